@@ -1,0 +1,13 @@
+// The `swarmformer` command line: each subcommand lives in its own file and registers itself
+// with one add_*_command function, called from main.cpp.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace sf::cli {
+
+// Each adds one subcommand to `app`; the subcommand's callback does the work and throws
+// sf::Error on bad input (main prints it and exits with status 1).
+void add_tokenize_command(CLI::App& app);
+
+}  // namespace sf::cli
