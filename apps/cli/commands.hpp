@@ -8,6 +8,5 @@ namespace sf::cli {
 
 // Each adds one subcommand to `app`; the subcommand's callback does the work and throws
 // sf::Error on bad input (main prints it and exits with status 1).
-void add_tokenize_command(CLI::App& app);
 
 }  // namespace sf::cli

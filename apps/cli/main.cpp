@@ -8,7 +8,6 @@
 int main(int argc, char** argv) {
   CLI::App app{"swarmformer: train, evaluate and inspect SwarmFormer text classifiers"};
   app.require_subcommand(1);
-  sf::cli::add_tokenize_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
