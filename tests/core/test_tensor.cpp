@@ -4,24 +4,12 @@
 #include "sf/core/parallel.hpp"
 #include "sf/core/random.hpp"
 #include "sf/core/tensor.hpp"
+#include "test_util.hpp"
 
 using sf::Shape;
 using sf::Tensor;
 
-namespace {
-// Checks that `body` throws sf::Error whose message contains `expected`.
-template <class Body>
-void check_error_message(Body&& body, const std::string& expected) {
-  try {
-    body();
-  } catch (const sf::Error& error) {
-    BOOST_TEST_INFO("message: " << error.what());
-    BOOST_TEST(std::string(error.what()).find(expected) != std::string::npos);
-    return;
-  }
-  BOOST_FAIL("expected sf::Error containing: " + expected);
-}
-}  // namespace
+using sf::test::check_error_message;
 
 BOOST_AUTO_TEST_SUITE(tensor)
 
