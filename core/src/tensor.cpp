@@ -145,6 +145,7 @@ std::int64_t Tensor::size(std::int64_t axis) const { return shape_[normalize_axi
 std::int64_t Tensor::numel() const { return shape_numel(shape_); }
 
 bool Tensor::is_contiguous() const {
+  if (numel() == 0) return true;
   std::int64_t expected = 1;
   for (std::size_t axis = shape_.size(); axis-- > 0;) {
     if (shape_[axis] == 1) continue;

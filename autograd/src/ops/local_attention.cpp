@@ -1,0 +1,218 @@
+// Local (banded) multi-head attention with a learned relative-position bias, fused.
+//
+// Each query i attends only to keys j with |i - j| <= w (edges masked, no wrap-around), so the
+// cost is O(B·H·L·(2w+1)·Dh) instead of the O(B·H·L²·Dh) of full attention.
+//
+//   s_ij = scale · q_i·k_j + β[h, j - i + w]     (β: relative bias, [H, 2w+1]; optional)
+//   s_ij = -inf where key j is padding            (key_keep[b, j] == 0)
+//   p_i· = softmax_j(s_i·)                        (a row with no visible key gives zeros)
+//   o_i  = Σ_j p_ij v_j
+// backward, with g_i = dL/do_i:
+//   dp_ij = g_i·v_j,   dv_j += p_ij g_i
+//   ds_ij = p_ij (dp_ij - Σ_j' p_ij' dp_ij')
+//   dq_i  = scale Σ_j ds_ij k_j,   dk_j += scale ds_ij q_i,   dβ[h, j - i + w] += ds_ij
+// Shapes: q, k, v, o [B, H, L, Dh]; key_keep [B, L]; the band of p is saved as [B, H, L, 2w+1].
+// Work is split over the B·H (batch, head) pairs, each written by one task, so the result is
+// bit-identical for any thread count; dβ is reduced over the batch in a fixed order.
+#include <cmath>
+#include <limits>
+
+#include "sf/autograd/functional_local_attention.hpp"
+#include "sf/autograd/node.hpp"
+#include "sf/core/parallel.hpp"
+
+namespace sf {
+namespace {
+
+struct BandGeometry {
+  std::int64_t batch = 0, heads = 0, length = 0, head_dimension = 0, window = 0;
+  std::int64_t band() const { return 2 * window + 1; }
+};
+
+template <class T>
+void local_attention_forward(const BandGeometry& g, const T* q, const T* k, const T* v, const T* bias,
+                             const T* key_keep, double scale, T* probabilities, T* output) {
+  const std::int64_t L = g.length, Dh = g.head_dimension, W = g.window, band = g.band();
+  parallel::parallel_for(0, g.batch * g.heads, 1, [&](std::int64_t first, std::int64_t last) {
+    std::vector<double> scores(static_cast<std::size_t>(band));
+    for (std::int64_t pair = first; pair < last; ++pair) {
+      const std::int64_t b = pair / g.heads, h = pair % g.heads;
+      const T* qh = q + pair * L * Dh;
+      const T* kh = k + pair * L * Dh;
+      const T* vh = v + pair * L * Dh;
+      T* ph = probabilities + pair * L * band;
+      T* oh = output + pair * L * Dh;
+      for (std::int64_t i = 0; i < L; ++i) {
+        double maximum = -std::numeric_limits<double>::infinity();
+        for (std::int64_t offset = 0; offset < band; ++offset) {
+          const std::int64_t j = i + offset - W;
+          double score = -std::numeric_limits<double>::infinity();
+          if (j >= 0 && j < L && (!key_keep || key_keep[b * L + j] != T(0))) {
+            double dot = 0.0;
+            for (std::int64_t d = 0; d < Dh; ++d) dot += static_cast<double>(qh[i * Dh + d]) * kh[j * Dh + d];
+            score = scale * dot + (bias ? static_cast<double>(bias[h * band + offset]) : 0.0);
+          }
+          scores[static_cast<std::size_t>(offset)] = score;
+          maximum = std::max(maximum, score);
+        }
+        double total = 0.0;
+        for (double& score : scores) {
+          score = std::isinf(maximum) ? 0.0 : std::exp(score - maximum);
+          total += score;
+        }
+        T* out = oh + i * Dh;
+        for (std::int64_t d = 0; d < Dh; ++d) out[d] = T(0);
+        for (std::int64_t offset = 0; offset < band; ++offset) {
+          const double p = total > 0.0 ? scores[static_cast<std::size_t>(offset)] / total : 0.0;
+          ph[i * band + offset] = static_cast<T>(p);
+          const std::int64_t j = i + offset - W;
+          if (p == 0.0) continue;
+          for (std::int64_t d = 0; d < Dh; ++d) out[d] += static_cast<T>(p) * vh[j * Dh + d];
+        }
+      }
+    }
+  });
+}
+
+template <class T>
+void local_attention_backward(const BandGeometry& g, const T* q, const T* k, const T* v, const T* probabilities,
+                              const T* grad_output, double scale, T* grad_q, T* grad_k, T* grad_v,
+                              T* grad_bias_per_pair) {
+  const std::int64_t L = g.length, Dh = g.head_dimension, W = g.window, band = g.band();
+  parallel::parallel_for(0, g.batch * g.heads, 1, [&](std::int64_t first, std::int64_t last) {
+    std::vector<double> grad_scores(static_cast<std::size_t>(band));
+    for (std::int64_t pair = first; pair < last; ++pair) {
+      const T* qh = q + pair * L * Dh;
+      const T* kh = k + pair * L * Dh;
+      const T* vh = v + pair * L * Dh;
+      const T* ph = probabilities + pair * L * band;
+      const T* gh = grad_output + pair * L * Dh;
+      T* dq = grad_q + pair * L * Dh;
+      T* dk = grad_k + pair * L * Dh;
+      T* dv = grad_v + pair * L * Dh;
+      T* dbias = grad_bias_per_pair + pair * band;
+      for (std::int64_t index = 0; index < L * Dh; ++index) dq[index] = dk[index] = dv[index] = T(0);
+      for (std::int64_t offset = 0; offset < band; ++offset) dbias[offset] = T(0);
+      for (std::int64_t i = 0; i < L; ++i) {
+        const T* gi = gh + i * Dh;
+        double weighted = 0.0;  // Σ_j p_ij dp_ij
+        for (std::int64_t offset = 0; offset < band; ++offset) {
+          const double p = ph[i * band + offset];
+          double dp = 0.0;
+          if (p != 0.0) {
+            const std::int64_t j = i + offset - W;
+            for (std::int64_t d = 0; d < Dh; ++d) {
+              dp += static_cast<double>(gi[d]) * vh[j * Dh + d];
+              dv[j * Dh + d] += static_cast<T>(p) * gi[d];
+            }
+          }
+          grad_scores[static_cast<std::size_t>(offset)] = dp;
+          weighted += p * dp;
+        }
+        for (std::int64_t offset = 0; offset < band; ++offset) {
+          const double p = ph[i * band + offset];
+          if (p == 0.0) continue;
+          const double ds = p * (grad_scores[static_cast<std::size_t>(offset)] - weighted);
+          const std::int64_t j = i + offset - W;
+          dbias[offset] += static_cast<T>(ds);
+          const T scaled = static_cast<T>(scale * ds);
+          for (std::int64_t d = 0; d < Dh; ++d) {
+            dq[i * Dh + d] += scaled * kh[j * Dh + d];
+            dk[j * Dh + d] += scaled * qh[i * Dh + d];
+          }
+        }
+      }
+    }
+  });
+}
+
+struct LocalAttentionBackward : Node {
+  SavedTensor query, key, value, probabilities;
+  BandGeometry geometry;
+  double scale = 1.0;
+  bool has_bias = false;
+  std::string name() const override { return "LocalAttentionBackward"; }
+  std::vector<Tensor> backward(const Tensor& grad) override {
+    const std::string node = name();
+    const Tensor& q = query.get(node);
+    const Tensor& k = key.get(node);
+    const Tensor& v = value.get(node);
+    const Tensor& p = probabilities.get(node);
+    const Tensor g = grad.contiguous();
+    Tensor grad_q = Tensor::empty(q.shape(), q.dtype()), grad_k = Tensor::empty(k.shape(), k.dtype()),
+           grad_v = Tensor::empty(v.shape(), v.dtype());
+    Tensor bias_parts = Tensor::empty({geometry.batch, geometry.heads, geometry.band()}, q.dtype());
+    dispatch_dtype(q.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      local_attention_backward<T>(geometry, q.data<T>(), k.data<T>(), v.data<T>(), p.data<T>(), g.data<T>(), scale,
+                                  grad_q.data<T>(), grad_k.data<T>(), grad_v.data<T>(), bias_parts.data<T>());
+    });
+    std::vector<Tensor> result{grad_q, grad_k, grad_v};
+    if (has_bias) {
+      // Σ over the batch in order: deterministic.
+      Tensor grad_bias = Tensor::zeros({geometry.heads, geometry.band()}, q.dtype());
+      dispatch_dtype(q.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        const T* parts = bias_parts.data<T>();
+        T* out = grad_bias.data<T>();
+        for (std::int64_t b = 0; b < geometry.batch; ++b)
+          for (std::int64_t index = 0; index < geometry.heads * geometry.band(); ++index)
+            out[index] += parts[b * geometry.heads * geometry.band() + index];
+      });
+      result.push_back(grad_bias);
+    }
+    return result;
+  }
+  void release_saved() override {
+    query.reset();
+    key.reset();
+    value.reset();
+    probabilities.reset();
+  }
+};
+
+}  // namespace
+
+Variable local_attention(const Variable& q, const Variable& k, const Variable& v, std::int64_t window,
+                         const Variable& relative_bias, const Tensor& key_keep, Tensor* probabilities_out) {
+  if (q.dim() != 4 || q.shape() != k.shape() || q.shape() != v.shape())
+    fail("local_attention: query {}, key {} and value {} must all be [B, H, L, Dh]", shape_string(q.shape()),
+         shape_string(k.shape()), shape_string(v.shape()));
+  BandGeometry geometry{q.size(0), q.size(1), q.size(2), q.size(3), window};
+  if (window < 0) fail("local_attention: window must be non-negative, got {}", window);
+  const bool has_bias = relative_bias.defined();
+  if (has_bias && relative_bias.shape() != Shape{geometry.heads, geometry.band()})
+    fail("local_attention: relative bias {} must be [H, 2w+1] = [{}, {}]", shape_string(relative_bias.shape()),
+         geometry.heads, geometry.band());
+  if (key_keep.defined() && key_keep.shape() != Shape{geometry.batch, geometry.length})
+    fail("local_attention: key mask {} must be [B, L] = [{}, {}]", shape_string(key_keep.shape()), geometry.batch,
+         geometry.length);
+  const DType dtype = q.dtype();
+  const Tensor query = q.data().contiguous(), key = k.data().contiguous(), value = v.data().contiguous();
+  const Tensor bias = has_bias ? relative_bias.data().contiguous() : Tensor();
+  const Tensor keep = key_keep.defined() ? key_keep.to(dtype).contiguous() : Tensor();
+  const double scale = 1.0 / std::sqrt(static_cast<double>(geometry.head_dimension));
+  Tensor probabilities = Tensor::empty({geometry.batch, geometry.heads, geometry.length, geometry.band()}, dtype);
+  Tensor output = Tensor::empty(q.shape(), dtype);
+  dispatch_dtype(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    local_attention_forward<T>(geometry, query.data<T>(), key.data<T>(), value.data<T>(),
+                               has_bias ? bias.data<T>() : nullptr, keep.defined() ? keep.data<T>() : nullptr, scale,
+                               probabilities.data<T>(), output.data<T>());
+  });
+  if (probabilities_out) *probabilities_out = probabilities;
+  std::vector<Variable> inputs{q, k, v};
+  if (has_bias) inputs.push_back(relative_bias);
+  if (!needs_graph(inputs)) return Variable(std::move(output));
+  auto node = std::make_shared<LocalAttentionBackward>();
+  node->query = SavedTensor(query);
+  node->key = SavedTensor(key);
+  node->value = SavedTensor(value);
+  node->probabilities = SavedTensor(probabilities);
+  node->geometry = geometry;
+  node->scale = scale;
+  node->has_bias = has_bias;
+  return attach_node(std::move(node), std::move(output), inputs);
+}
+
+}  // namespace sf
