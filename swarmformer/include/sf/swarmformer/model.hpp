@@ -1,0 +1,74 @@
+// The SwarmFormer text classifier: token ids [B, L] -> class logits [B, classes].
+//
+//   embedding (+ learned positions) -> dropout -> layers -> (final LayerNorm) -> mean over tokens
+//   (real tokens only when padding is masked) -> dropout -> classifier
+//
+// Each layer: T local steps, clusters (uniform or routed), attention among clusters, and the
+// update of every token from its cluster(s). See blocks.hpp and swarmformer/README.md.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "sf/swarmformer/blocks.hpp"
+
+namespace sf {
+
+// What explain() reports for one layer (for teaching and inspection).
+struct LayerExplanation {
+  Tensor assignments;        // [B, L, C]: token-to-cluster weights (one-hot for uniform clusters)
+  Tensor cluster_attention;  // [B, H, C, C]: attention weights among clusters
+};
+
+class SwarmFormerLayer : public nn::Module {
+ public:
+  SwarmFormerLayer(const BlockContext& context, std::int64_t layer_index);
+  Variable forward(const Variable& x, const Tensor& keep, double temperature, LayerExplanation* explanation = nullptr);
+  std::string describe() const override;
+
+ private:
+  const SwarmFormerConfig& config_;
+  std::int64_t clusters_;
+  std::shared_ptr<LocalSwarmAggregator> local_aggregator_;
+  std::shared_ptr<LocalAttentionBlock> local_attention_;
+  std::shared_ptr<Router> router_;
+  std::shared_ptr<ClusterSelfAttention> cluster_attention_;
+  std::shared_ptr<GlobalClusterAttention> global_attention_;
+  std::shared_ptr<GatedFeedback> feedback_;
+  std::shared_ptr<BroadcastUpdater> broadcast_;
+};
+
+class SwarmFormer : public nn::Module {
+ public:
+  // Builds and initializes the model; all initial weights and the noise stream come from `seed`.
+  SwarmFormer(const SwarmFormerConfig& config, std::uint64_t seed);
+
+  // ids: B × L token ids, row-major (each in [0, vocab_size)). Returns logits [B, num_classes].
+  Variable forward(const std::vector<std::int64_t>& ids, std::int64_t batch);
+  // The same forward in evaluation mode, without a graph, also returning per-layer explanations.
+  std::vector<LayerExplanation> explain(const std::vector<std::int64_t>& ids, std::int64_t batch, Tensor* logits = nullptr);
+
+  // The training step drives the Gumbel temperature schedule.
+  void set_training_step(std::int64_t step) { training_step_ = step; }
+  std::int64_t training_step() const { return training_step_; }
+  // Dropout and Gumbel noise of the whole model: its (seed, offset) go into checkpoints.
+  Generator& noise_generator() { return *noise_; }
+  const SwarmFormerConfig& config() const { return config_; }
+  std::string describe() const override;
+
+ private:
+  Variable run(const std::vector<std::int64_t>& ids, std::int64_t batch, std::vector<LayerExplanation>* explanations);
+
+  SwarmFormerConfig config_;
+  std::shared_ptr<Generator> noise_;
+  std::int64_t training_step_ = 0;
+  std::shared_ptr<nn::Module> embedding_;
+  std::shared_ptr<nn::Embedding> token_embedding_;
+  Variable position_embedding_;
+  std::shared_ptr<nn::Dropout> embedding_dropout_, classifier_dropout_;
+  std::vector<std::shared_ptr<SwarmFormerLayer>> layers_;
+  std::shared_ptr<nn::LayerNorm> final_norm_;
+  std::shared_ptr<nn::Linear> classifier_;
+};
+
+}  // namespace sf

@@ -1,0 +1,147 @@
+#include "sf/swarmformer/model.hpp"
+
+#include "sf/autograd/grad_mode.hpp"
+#include "sf/core/compute.hpp"
+
+namespace sf {
+namespace {
+
+// A named container, so parameter names read "embedding.embed.weight" and "layers.0....".
+class Container : public nn::Module {
+ public:
+  explicit Container(std::string description) : description_(std::move(description)) {}
+  std::string describe() const override { return description_; }
+
+ private:
+  std::string description_;
+};
+
+}  // namespace
+
+SwarmFormerLayer::SwarmFormerLayer(const BlockContext& context, std::int64_t layer_index)
+    : config_(*context.config), clusters_(context.config->clusters_at(layer_index)) {
+  const bool enhanced = config_.is_enhanced();
+  if (enhanced && config_.local_attention)
+    local_attention_ = register_module("local", std::make_shared<LocalAttentionBlock>(context));
+  else
+    local_aggregator_ = register_module("local_agg", std::make_shared<LocalSwarmAggregator>(context));
+  if (enhanced && config_.dynamic_routing) router_ = register_module("router", std::make_shared<Router>(context, clusters_));
+  if (enhanced && config_.multi_head_cluster_attention)
+    cluster_attention_ = register_module("cluster_attention", std::make_shared<ClusterSelfAttention>(context));
+  else
+    global_attention_ =
+        register_module("global_attn", std::make_shared<GlobalClusterAttention>(context, enhanced && config_.tied_qkv));
+  if (enhanced && config_.gated_feedback)
+    feedback_ = register_module("feedback", std::make_shared<GatedFeedback>(context));
+  else
+    broadcast_ = register_module("broadcast", std::make_shared<BroadcastUpdater>(context));
+}
+
+Variable SwarmFormerLayer::forward(const Variable& input, const Tensor& keep, double temperature,
+                                   LayerExplanation* explanation) {
+  Variable x = input;
+  for (std::int64_t step = 0; step < config_.local_steps; ++step)
+    x = local_attention_ ? local_attention_->forward(x, keep) : local_aggregator_->forward(x);
+
+  const std::int64_t length = x.size(1), group = length / clusters_;
+  Variable clusters, assignments;
+  if (router_) {
+    Routing routing = router_->forward(x, keep, temperature);
+    clusters = routing.clusters;
+    assignments = routing.assignments;
+  } else {
+    clusters = uniform_clusters(x, group, keep);
+  }
+  Tensor* attention_out = explanation ? &explanation->cluster_attention : nullptr;
+  clusters = cluster_attention_ ? cluster_attention_->forward(clusters, attention_out)
+                                : global_attention_->forward(clusters, attention_out);
+  // Each token reads its cluster(s): the assignment-weighted mix, or its own group's vector.
+  const Variable cluster_tokens = router_ ? matmul(assignments, clusters) : repeat_clusters(clusters, group);
+  if (explanation) {
+    if (router_) {
+      explanation->assignments = assignments.data();
+    } else {
+      Tensor one_hot = Tensor::zeros({x.size(0), length, clusters_}, x.dtype());
+      for (std::int64_t b = 0; b < x.size(0); ++b)
+        for (std::int64_t i = 0; i < length; ++i) one_hot.set({b, i, i / group}, 1.0);
+      explanation->assignments = one_hot;
+    }
+  }
+  return feedback_ ? feedback_->forward(x, cluster_tokens) : broadcast_->forward(x, cluster_tokens);
+}
+
+std::string SwarmFormerLayer::describe() const { return fmt::format("SwarmFormerLayer(clusters={})", clusters_); }
+
+SwarmFormer::SwarmFormer(const SwarmFormerConfig& config, std::uint64_t seed) : config_(config) {
+  config_.validate();
+  Generator init = Generator(seed).fork(0);
+  noise_ = std::make_shared<Generator>(Generator(seed).fork(1));
+  const BlockContext context{&config_, &init, noise_};
+  const bool enhanced = config_.is_enhanced();
+
+  embedding_ = register_module("embedding", std::make_shared<Container>("TokenEmbedding"));
+  token_embedding_ = embedding_->register_module(
+      "embed", std::make_shared<nn::Embedding>(nn::EmbeddingOptions{config_.vocab_size, config_.d_model}, init));
+  if (enhanced && config_.position == "learned")
+    position_embedding_ = register_parameter("position_embedding", normal({config_.seq_len, config_.d_model}, init, 0.0, 0.02));
+  embedding_dropout_ = register_module("dropout", std::make_shared<nn::Dropout>(config_.embedding_dropout, noise_));
+  auto layer_list = register_module("layers", std::make_shared<Container>("ModuleList"));
+  for (std::int64_t index = 0; index < config_.num_layers; ++index)
+    layers_.push_back(layer_list->register_module(std::to_string(index), std::make_shared<SwarmFormerLayer>(context, index)));
+  if (enhanced && config_.pre_layer_norm)
+    final_norm_ = register_module("final_norm", std::make_shared<nn::LayerNorm>(nn::LayerNormOptions{config_.d_model}));
+  classifier_dropout_ =
+      register_module("classifier_dropout", std::make_shared<nn::Dropout>(config_.classifier_dropout, noise_));
+  classifier_ = register_module("classifier", std::make_shared<nn::Linear>(
+                                                  nn::LinearOptions{config_.d_model, config_.num_classes}, init));
+}
+
+Variable SwarmFormer::run(const std::vector<std::int64_t>& ids, std::int64_t batch,
+                          std::vector<LayerExplanation>* explanations) {
+  const std::int64_t length = config_.seq_len;
+  if (batch <= 0 || static_cast<std::int64_t>(ids.size()) != batch * length)
+    fail("SwarmFormer: {} token ids do not form a batch of {} sequences of seq_len {}", ids.size(), batch, length);
+  Tensor keep;
+  if (config_.is_enhanced() && config_.mask_padding) {
+    std::vector<double> mask(ids.size());
+    for (std::size_t index = 0; index < ids.size(); ++index) mask[index] = ids[index] == config_.pad_id ? 0.0 : 1.0;
+    keep = Tensor::from_vector(mask, {batch, length}, classifier_->weight.dtype());
+  }
+  Variable x = token_embedding_->forward(ids, {batch, length});
+  if (position_embedding_.defined()) x = x + position_embedding_;
+  x = embedding_dropout_->forward(x);
+  const double temperature = config_.gumbel_temperature(training_step_);
+  for (std::size_t index = 0; index < layers_.size(); ++index)
+    x = layers_[index]->forward(x, keep, temperature, explanations ? &(*explanations)[index] : nullptr);
+  if (final_norm_) x = final_norm_->forward(x);
+  Variable pooled;
+  if (keep.defined()) {
+    // Mean over real tokens; a sequence of padding only pools to zero.
+    Tensor counts = compute::maximum(compute::sum(keep, {1}, true), Tensor::scalar(1.0, keep.dtype()));
+    pooled = sum(x * Variable(keep.unsqueeze(-1)), {1}) / Variable(counts);
+  } else {
+    pooled = mean(x, {1});
+  }
+  return classifier_->forward(classifier_dropout_->forward(pooled));
+}
+
+Variable SwarmFormer::forward(const std::vector<std::int64_t>& ids, std::int64_t batch) { return run(ids, batch, nullptr); }
+
+std::vector<LayerExplanation> SwarmFormer::explain(const std::vector<std::int64_t>& ids, std::int64_t batch,
+                                                   Tensor* logits) {
+  const bool was_training = is_training();
+  eval();
+  NoGradGuard no_grad;
+  std::vector<LayerExplanation> explanations(layers_.size());
+  Variable output = run(ids, batch, &explanations);
+  if (logits) *logits = output.data();
+  train(was_training);
+  return explanations;
+}
+
+std::string SwarmFormer::describe() const {
+  return fmt::format("SwarmFormer(variant={}, d_model={}, seq_len={}, clusters={}, layers={})", config_.variant,
+                     config_.d_model, config_.seq_len, config_.clusters(), config_.num_layers);
+}
+
+}  // namespace sf
