@@ -8,5 +8,8 @@ namespace sf::cli {
 
 // Each adds one subcommand to `app`; the subcommand's callback does the work and throws
 // sf::Error on bad input (main prints it and exits with status 1).
+void add_model_commands(CLI::App& app);      // info, init, forward, flops
+void add_gradcheck_command(CLI::App& app);   // gradcheck
+void add_train_commands(CLI::App& app);      // train, eval, predict
 
 }  // namespace sf::cli

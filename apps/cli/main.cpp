@@ -8,6 +8,8 @@
 int main(int argc, char** argv) {
   CLI::App app{"swarmformer: train, evaluate and inspect SwarmFormer text classifiers"};
   app.require_subcommand(1);
+  sf::cli::add_model_commands(app);
+  sf::cli::add_gradcheck_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -1,5 +1,6 @@
 #include "sf/autograd/gradcheck.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "sf/autograd/grad_mode.hpp"
@@ -50,10 +51,11 @@ GradcheckResult gradcheck_parameters(const std::function<Variable()>& fn, const 
   double worst_excess = -1.0;
   auto compare = [&](double analytic, double numeric, const std::string& where) {
     const double absolute = std::abs(analytic - numeric);
-    const double relative = absolute / std::max(std::abs(numeric), 1e-300);
+    // Relative to the larger magnitude, floored so that two near-zero values do not read as 100%.
+    const double relative = absolute / std::max({std::abs(numeric), std::abs(analytic), 1e-8});
     ++result.checked;
     result.max_abs_error = std::max(result.max_abs_error, absolute);
-    if (absolute > options.atol) result.max_rel_error = std::max(result.max_rel_error, relative);
+    result.max_rel_error = std::max(result.max_rel_error, relative);
     const double excess = absolute - (options.atol + options.rtol * std::abs(numeric));
     if (excess > 0) result.passed = false;
     if (excess > worst_excess) {

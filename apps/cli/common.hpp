@@ -1,0 +1,27 @@
+// Pieces shared by the subcommands.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "sf/swarmformer/model.hpp"
+
+namespace sf::cli {
+
+// A model built from a checkpoint's stored config (or from preset_or_config when the file
+// holds none, e.g. a reference checkpoint converted from PyTorch), its weights loaded.
+std::unique_ptr<SwarmFormer> load_model(const std::string& checkpoint, const std::string& preset_or_config = "");
+
+// Lines of whitespace-separated token ids -> row-major [count, seq_len], padded with pad_id or
+// truncated. Throws naming the file and line for anything that is not an id in [0, vocab).
+std::vector<std::int64_t> read_id_lines(std::istream& input, const std::string& source, const SwarmFormerConfig& config,
+                                        std::int64_t& count);
+
+// Adds --threads (0 = all cores) to a subcommand; apply_threads() sets it.
+void add_threads_option(CLI::App* command, int& threads);
+void apply_threads(int threads);
+
+}  // namespace sf::cli

@@ -1,0 +1,37 @@
+// The run's outputs for people: report.json, report.md, curves.png, and the progress line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace sf {
+
+// Writes report.json and report.md into run_dir (atomically).
+void write_report(const std::string& run_dir, const nlohmann::json& report);
+// Draws loss and accuracy curves from run_dir/metrics.jsonl into run_dir/curves.png with
+// gnuplot. Returns false (and says why on stderr) when gnuplot is missing or fails.
+bool plot_curves(const std::string& run_dir);
+// Writes `text` to `path` through a temporary file and a rename (never a half-written file).
+void write_file_atomically(const std::string& path, const std::string& text);
+// Peak resident memory of this process in MiB.
+double peak_rss_megabytes();
+// The git commit the binary was configured from ("unknown" outside a git checkout).
+std::string build_git_commit();
+
+// A one-line progress display: redraws in place on a terminal, prints plain lines otherwise.
+class ProgressLine {
+ public:
+  explicit ProgressLine(bool enabled);
+  // Redraws the bar when on a terminal; on other outputs prints `text` only when `force`.
+  void update(const std::string& text, double fraction, bool force);
+  void finish();  // ends the line on a terminal
+  bool on_terminal() const { return terminal_; }
+
+ private:
+  bool terminal_ = false;
+  bool drawn_ = false;
+};
+
+}  // namespace sf

@@ -1,0 +1,34 @@
+// The three tokenized splits a training run needs, from one dataset path.
+//
+// train and test come from the dataset's own splits; validation is carved out of train
+// (stratified, seeded by the training seed, validation_fraction of it). max_train_examples and
+// max_eval_examples subsample (seeded) for quick runs; the description records what was used.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "sf/swarmformer/config.hpp"
+#include "sf/swarmformer/token_cache.hpp"
+#include "sf/swarmformer/trainer.hpp"
+
+namespace sf {
+
+struct TrainingData {
+  TokenizedSplit train, validation, test;
+  nlohmann::json description;  // path, counts, class names, vocabulary, subsampling
+};
+
+// Loads, splits and tokenizes (through the binary cache in cache_dir). `verbose` prints what it
+// loaded. Throws sf::Error naming the file and the problem for missing or malformed data, or a
+// vocabulary whose size differs from the model's vocab_size.
+TrainingData load_training_data(const std::string& data_path, const std::string& vocab_path,
+                                const SwarmFormerConfig& model, const TrainingConfig& training,
+                                const std::string& cache_dir, bool verbose);
+
+// The vocabulary to use when none is given: $SF_VOCAB, then bert-base-uncased-vocab.txt under
+// $SF_DATA_DIR/vocab, ../shared/data/vocab, or next to the data. Empty when none exists.
+std::string find_default_vocabulary(const std::string& data_path);
+
+}  // namespace sf

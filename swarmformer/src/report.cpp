@@ -1,0 +1,157 @@
+#include "sf/swarmformer/report.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "sf/core/error.hpp"
+
+#ifndef SF_GIT_COMMIT
+#define SF_GIT_COMMIT "unknown"
+#endif
+
+namespace sf {
+namespace {
+
+std::string percent(const nlohmann::json& value) { return fmt::format("{:.2f}%", 100.0 * value.get<double>()); }
+
+std::string metrics_table(const nlohmann::json& metrics) {
+  std::string text = "| metric | value |\n| --- | ---: |\n";
+  text += fmt::format("| examples | {} |\n", metrics.value("examples", 0));
+  text += fmt::format("| accuracy | {} |\n", percent(metrics["accuracy"]));
+  text += fmt::format("| precision | {} |\n", percent(metrics["precision"]));
+  text += fmt::format("| recall | {} |\n", percent(metrics["recall"]));
+  text += fmt::format("| F1 | {} |\n", percent(metrics["f1"]));
+  text += fmt::format("| loss | {:.4f} |\n", metrics["loss"].get<double>());
+  const auto& names = metrics["class_names"];
+  const auto& confusion = metrics["confusion_matrix"];
+  text += "\nConfusion matrix (rows: true class, columns: predicted):\n\n| |";
+  for (const auto& name : names) text += fmt::format(" {} |", name.get<std::string>());
+  text += "\n| --- |";
+  for (std::size_t column = 0; column < names.size(); ++column) text += " ---: |";
+  text += "\n";
+  for (std::size_t row = 0; row < confusion.size(); ++row) {
+    text += fmt::format("| {} |", names[row].get<std::string>());
+    for (const auto& value : confusion[row]) text += fmt::format(" {} |", value.get<std::int64_t>());
+    text += "\n";
+  }
+  return text;
+}
+
+}  // namespace
+
+void write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string temporary = fmt::format("{}.tmp-{}", path, ::getpid());
+  {
+    std::ofstream stream(temporary, std::ios::binary | std::ios::trunc);
+    if (!stream) fail("cannot write {}: {}", temporary, std::strerror(errno));
+    stream << text;
+    stream.flush();
+    if (!stream) fail("cannot write {}: {}", temporary, std::strerror(errno));
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) {
+    std::filesystem::remove(temporary);
+    fail("cannot rename {} to {}: {}", temporary, path, error.message());
+  }
+}
+
+void write_report(const std::string& run_dir, const nlohmann::json& report) {
+  write_file_atomically(run_dir + "/report.json", report.dump(2) + "\n");
+  std::string text = "# SwarmFormer run report\n\n";
+  text += fmt::format("- model: `{}` variant, {} parameters\n", report["config"]["model"]["variant"].get<std::string>(),
+                      report["parameters"].get<std::int64_t>());
+  text += fmt::format("- data: `{}` ({} train, {} validation, {} test examples)\n", report["data"]["path"].get<std::string>(),
+                      report["data"]["train_examples"].get<std::int64_t>(),
+                      report["data"]["validation_examples"].get<std::int64_t>(),
+                      report["data"]["test_examples"].get<std::int64_t>());
+  text += fmt::format("- checkpoint: epoch {} (best validation accuracy), {} optimizer steps in all\n",
+                      report["best_epoch"].get<std::int64_t>(), report["steps"].get<std::int64_t>());
+  text += fmt::format("- training wall time: {:.1f} s, {:.0f} tokens/s, peak RSS {:.0f} MiB, {}\n",
+                      report["wall_time_seconds"].get<double>(), report["tokens_per_second"].get<double>(),
+                      report["peak_rss_mb"].get<double>(), report["parallelism"].get<std::string>());
+  text += fmt::format("- git commit: `{}`\n\n", report["git_commit"].get<std::string>());
+  text += "## Test (evaluated once, with the checkpoint chosen on validation)\n\n" + metrics_table(report["test"]);
+  text += "\n## Validation (best epoch)\n\n" + metrics_table(report["validation"]);
+  text += "\n## Config\n\n```json\n" + report["config"].dump(2) + "\n```\n";
+  if (report.value("curves", std::string()).size()) text += "\n![curves](curves.png)\n";
+  write_file_atomically(run_dir + "/report.md", text);
+}
+
+bool plot_curves(const std::string& run_dir) {
+  std::ifstream metrics(run_dir + "/metrics.jsonl");
+  if (!metrics) return false;
+  std::ostringstream train, validation;
+  std::string line;
+  while (std::getline(metrics, line)) {
+    const nlohmann::json entry = nlohmann::json::parse(line, nullptr, false);
+    if (entry.is_discarded() || !entry.is_object()) continue;
+    const std::string type = entry.value("type", "");
+    if (type == "train")
+      train << entry.value("step", 0) << ' ' << entry.value("loss", 0.0) << ' ' << entry.value("accuracy", 0.0) << '\n';
+    else if (type == "validation")
+      validation << entry.value("step", 0) << ' ' << entry.value("loss", 0.0) << ' ' << entry.value("accuracy", 0.0) << '\n';
+  }
+  write_file_atomically(run_dir + "/curves_train.dat", train.str());
+  write_file_atomically(run_dir + "/curves_validation.dat", validation.str());
+  const std::string script = fmt::format(
+      "set terminal pngcairo size 1200,500 noenhanced\n"
+      "set output '{0}/curves.png'\n"
+      "set multiplot layout 1,2\n"
+      "set xlabel 'optimizer step'\nset grid\nset key top right\n"
+      "set title 'loss'\n"
+      "plot '{0}/curves_train.dat' using 1:2 with lines title 'train', "
+      "'{0}/curves_validation.dat' using 1:2 with linespoints title 'validation'\n"
+      "set title 'accuracy'\nset key bottom right\n"
+      "plot '{0}/curves_train.dat' using 1:3 with lines title 'train', "
+      "'{0}/curves_validation.dat' using 1:3 with linespoints title 'validation'\n"
+      "unset multiplot\n",
+      run_dir);
+  write_file_atomically(run_dir + "/curves.gnuplot", script);
+  const std::string command = fmt::format("gnuplot '{}/curves.gnuplot' 2>'{}/curves.log'", run_dir, run_dir);
+  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+    std::fprintf(stderr, "note: gnuplot is not installed; curves.png not drawn (data in curves_*.dat)\n");
+    return false;
+  }
+  if (std::system(command.c_str()) != 0) {
+    std::fprintf(stderr, "note: gnuplot failed (see %s/curves.log); curves.png not drawn\n", run_dir.c_str());
+    return false;
+  }
+  return true;
+}
+
+double peak_rss_megabytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
+
+std::string build_git_commit() { return SF_GIT_COMMIT; }
+
+ProgressLine::ProgressLine(bool enabled) : terminal_(enabled && ::isatty(STDERR_FILENO)) {}
+
+void ProgressLine::update(const std::string& text, double fraction, bool force) {
+  if (terminal_) {
+    constexpr int width = 24;
+    const int filled = static_cast<int>(fraction * width + 0.5);
+    std::fprintf(stderr, "\r[%s%s] %s\033[K", std::string(static_cast<std::size_t>(std::max(0, filled)), '#').c_str(),
+                 std::string(static_cast<std::size_t>(std::max(0, width - filled)), '.').c_str(), text.c_str());
+    std::fflush(stderr);
+    drawn_ = true;
+  } else if (force) {
+    std::fprintf(stderr, "%s\n", text.c_str());
+    std::fflush(stderr);
+  }
+}
+
+void ProgressLine::finish() {
+  if (terminal_ && drawn_) std::fprintf(stderr, "\n");
+  drawn_ = false;
+}
+
+}  // namespace sf
