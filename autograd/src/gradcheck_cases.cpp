@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "sf/autograd/functional.hpp"
+#include "sf/autograd/functional_fused.hpp"
 #include "sf/autograd/functional_local_attention.hpp"
 #include "sf/core/compute.hpp"
 #include "sf/core/random.hpp"
@@ -234,6 +235,22 @@ void add_local_attention_cases(CaseList& list) {
            });
 }
 
+void add_fused_block_cases(CaseList& list) {
+  list.add("neighbor_mean", "[2, 5, 3]", {list.input({2, 5, 3})}, [](const Inputs& x) { return neighbor_mean(x[0]); });
+  list.add("neighbor_mean", "transpose([3, 4, 2]) -> [2, 4, 3] (non-contiguous)", {list.input({3, 4, 2})},
+           [](const Inputs& x) { return neighbor_mean(transpose(x[0], 0, 2)); });
+  list.add("gated_interpolation", "3 x [2, 3, 4]", {list.input({2, 3, 4}), list.input({2, 3, 4}), list.input({2, 3, 4})},
+           [](const Inputs& x) { return gated_interpolation(x[0], x[1], x[2]); });
+  list.add("gated_residual", "3 x [2, 3, 4]", {list.input({2, 3, 4}), list.input({2, 3, 4}), list.input({2, 3, 4})},
+           [](const Inputs& x) { return gated_residual(x[0], x[1], x[2]); });
+  list.add("linear_concat", "[2, 3, 4] ++ [2, 3, 2] W [5, 6] b [5]",
+           {list.input({2, 3, 4}), list.input({2, 3, 2}), list.input({5, 6}), list.input({5})},
+           [](const Inputs& x) { return linear_concat(x[0], x[1], x[2], x[3]); });
+  list.add("linear_concat", "[3, 2] ++ transpose([3, 3]) W [4, 5] no bias",
+           {list.input({3, 2}), list.input({3, 3}), list.input({4, 5})},
+           [](const Inputs& x) { return linear_concat(x[0], transpose(x[1], 0, 1), x[2], Variable()); });
+}
+
 }  // namespace
 
 const std::vector<GradcheckCase>& gradcheck_cases() {
@@ -244,6 +261,7 @@ const std::vector<GradcheckCase>& gradcheck_cases() {
     add_fused_cases(list);
     add_attention_cases(list);
     add_local_attention_cases(list);
+    add_fused_block_cases(list);
     return list.cases;
   }();
   return cases;

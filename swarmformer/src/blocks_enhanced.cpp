@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "sf/autograd/functional.hpp"
+#include "sf/autograd/functional_fused.hpp"
 #include "sf/autograd/functional_local_attention.hpp"
 #include "sf/core/compute.hpp"
 #include "sf/swarmformer/blocks.hpp"
@@ -69,9 +70,9 @@ Variable LocalAttentionBlock::forward(const Variable& x, const Tensor& keep, Ten
                                       weights_out);
   attended = reshape(permute(attended, {0, 2, 1, 3}), x.shape());
   const Variable update = dropout_->forward(attended);
-  const Variable gate = sigmoid(gate_->forward(concat({h, update}, -1)));
+  const Variable gate = sigmoid(linear_concat(h, update, gate_->weight, gate_->bias));
   // Pre-LN: a gated residual branch. Without it: the original's gated interpolation x + g(u - x).
-  return config_.pre_layer_norm ? x + gate * update : x + gate * (update - x);
+  return config_.pre_layer_norm ? gated_residual(x, gate, update) : gated_interpolation(x, update, gate);
 }
 
 std::string LocalAttentionBlock::describe() const {
@@ -161,7 +162,7 @@ GatedFeedback::GatedFeedback(const BlockContext& context) {
 
 Variable GatedFeedback::forward(const Variable& x, const Variable& cluster_tokens) {
   const Variable update = cluster_tokens + mlp_->forward(normalize(cluster_norm_, cluster_tokens));
-  const Variable gate = sigmoid(gate_->forward(concat({normalize(token_norm_, x), update}, -1)));
+  const Variable gate = sigmoid(linear_concat(normalize(token_norm_, x), update, gate_->weight, gate_->bias));
   return x + dropout_->forward(gate * update);
 }
 

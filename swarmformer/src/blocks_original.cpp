@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "sf/autograd/functional.hpp"
+#include "sf/autograd/functional_fused.hpp"
 #include "sf/autograd/grad_mode.hpp"
 #include "sf/core/compute.hpp"
 #include "sf/swarmformer/blocks.hpp"
@@ -15,6 +16,14 @@ std::shared_ptr<nn::Sequential> make_gate_network(std::int64_t dimension, Genera
   gate->append(std::make_shared<nn::Linear>(nn::LinearOptions{dimension, dimension}, init_generator));
   gate->append(std::make_shared<nn::ActivationLayer>(nn::Activation::Sigmoid));
   return gate;
+}
+
+Variable gate_forward(nn::Sequential& gate_net, const Variable& x, const Variable& update) {
+  // gate_net(concat([x, update])) with the concatenation folded into the first Linear.
+  auto& first = static_cast<nn::Linear&>(gate_net[0]);
+  Variable hidden = linear_concat(x, update, first.weight, first.bias);
+  for (std::size_t index = 1; index < gate_net.size(); ++index) hidden = gate_net[index].forward(hidden);
+  return hidden;
 }
 
 Variable roll_sequence(const Variable& x, std::int64_t shift) {
@@ -53,10 +62,11 @@ LocalSwarmAggregator::LocalSwarmAggregator(const BlockContext& context) {
 
 Variable LocalSwarmAggregator::forward(const Variable& input) {
   const Variable x = dropout_->forward(input);
-  const Variable neighbors = (roll_sequence(x, 1) + x + roll_sequence(x, -1)) * (1.0 / 3.0);
+  // (roll(x, +1) + x + roll(x, -1)) / 3, fused.
+  const Variable neighbors = neighbor_mean(x);
   const Variable update = dropout_->forward(mlp_->forward(neighbors));
-  const Variable gate = gate_net_->forward(concat({x, update}, -1));
-  return x + gate * (update - x);
+  const Variable gate = gate_forward(*gate_net_, x, update);
+  return gated_interpolation(x, update, gate);  // x + g ⊙ (u − x)
 }
 
 GlobalClusterAttention::GlobalClusterAttention(const BlockContext& context, bool tied_qkv)
@@ -107,8 +117,8 @@ BroadcastUpdater::BroadcastUpdater(const BlockContext& context) {
 
 Variable BroadcastUpdater::forward(const Variable& x, const Variable& cluster_tokens) {
   const Variable update = dropout_->forward(linear_->forward(cluster_tokens));
-  const Variable gate = gate_net_->forward(concat({x, update}, -1));
-  return x + gate * update;
+  const Variable gate = gate_forward(*gate_net_, x, update);
+  return gated_residual(x, gate, update);  // x + g ⊙ u
 }
 
 }  // namespace sf

@@ -30,6 +30,8 @@ struct BlockContext {
 
 // torch.nn.Sequential(Linear(2D, D), GELU, Linear(D, D), Sigmoid) — the reference gate_net.
 std::shared_ptr<nn::Sequential> make_gate_network(std::int64_t dimension, Generator& init_generator);
+// gate_net(concat([x, update], -1)) without materializing the concatenation.
+Variable gate_forward(nn::Sequential& gate_net, const Variable& x, const Variable& update);
 
 class LocalSwarmAggregator : public nn::Module {
  public:

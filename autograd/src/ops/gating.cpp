@@ -1,0 +1,234 @@
+// Fused ops of the SwarmFormer blocks: each replaces a chain of elementwise ops (a memory pass
+// and a graph node each) with one pass forward and one backward.
+//
+// neighbor_mean(x) = (roll(x, +1) + x + roll(x, -1)) / 3 along axis 1 (circular):
+//   y_i = (x_{i-1} + x_i + x_{i+1}) / 3,   grad_x_i = (g_{i+1} + g_i + g_{i-1}) / 3
+//   (the stencil is symmetric, so backward is the same stencil applied to g)
+// gated_interpolation(x, u, g) = x + g ⊙ (u - x):
+//   grad_x = G ⊙ (1 - g),   grad_u = G ⊙ g,   grad_g = G ⊙ (u - x)
+// gated_residual(x, g, u) = x + g ⊙ u:
+//   grad_x = G,   grad_g = G ⊙ u,   grad_u = G ⊙ g
+// linear_concat(x, u, W, b) = [x, u] Wᵀ + b, W [out, Dx + Du], without building [x, u]:
+//   = x W_xᵀ + u W_uᵀ + b with W_x = W[:, :Dx], W_u = W[:, Dx:] (strided views, no copies)
+//   grad_x = G W_x,  grad_u = G W_u,  grad_W = [Gᵀx, Gᵀu],  grad_b = Σ_rows G
+// Inputs of the elementwise ops have one shape (no broadcasting) and are made contiguous.
+#include "sf/autograd/functional_fused.hpp"
+#include "sf/autograd/node.hpp"
+#include "sf/core/compute.hpp"
+#include "sf/core/matmul.hpp"
+#include "sf/core/parallel.hpp"
+
+namespace sf {
+namespace {
+
+// y[b, i, :] = (x[b, i-1, :] + x[b, i, :] + x[b, i+1, :]) / 3, indices modulo L.
+Tensor neighbor_mean_kernel(const Tensor& input) {
+  const Tensor x = input.contiguous();
+  const std::int64_t batch = x.size(0), length = x.size(1), width = x.numel() / (batch * length);
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  dispatch_dtype(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* source = x.data<T>();
+    T* out = y.data<T>();
+    const T third = T(1) / T(3);
+    parallel::parallel_for(0, batch * length, parallel::rows_grain(width), [&](std::int64_t first, std::int64_t last) {
+      for (std::int64_t row = first; row < last; ++row) {
+        const std::int64_t b = row / length, i = row % length;
+        const T* previous = source + (b * length + (i + length - 1) % length) * width;
+        const T* current = source + row * width;
+        const T* next = source + (b * length + (i + 1) % length) * width;
+        T* destination = out + row * width;
+        for (std::int64_t column = 0; column < width; ++column)
+          destination[column] = (previous[column] + current[column] + next[column]) * third;
+      }
+    });
+  });
+  return y;
+}
+
+struct NeighborMeanBackward : Node {
+  std::string name() const override { return "NeighborMeanBackward"; }
+  std::vector<Tensor> backward(const Tensor& grad) override { return {neighbor_mean_kernel(grad)}; }
+};
+
+// Elementwise kernels over n contiguous elements.
+template <class Body>
+void for_each_element(std::int64_t count, Body&& body) {
+  parallel::parallel_for(0, count, parallel::grain::elementwise, [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t index = first; index < last; ++index) body(index);
+  });
+}
+
+void check_same(const Tensor& a, const Tensor& b, const Tensor& c, const char* op) {
+  if (a.shape() != b.shape() || a.shape() != c.shape())
+    fail("{}: inputs must have one shape: {}, {}, {}", op, shape_string(a.shape()), shape_string(b.shape()),
+         shape_string(c.shape()));
+  check_same_dtype(a, b, op);
+  check_same_dtype(a, c, op);
+}
+
+struct GatedInterpolationBackward : Node {
+  SavedTensor input, update, gate;
+  std::string name() const override { return "GatedInterpolationBackward"; }
+  std::vector<Tensor> backward(const Tensor& grad_output) override {
+    const Tensor& x = input.get(name());
+    const Tensor& u = update.get(name());
+    const Tensor& g = gate.get(name());
+    const Tensor grad = grad_output.contiguous();
+    Tensor grad_x = Tensor::empty(x.shape(), x.dtype()), grad_u = Tensor::empty(x.shape(), x.dtype()),
+           grad_g = Tensor::empty(x.shape(), x.dtype());
+    dispatch_dtype(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T *xs = x.data<T>(), *us = u.data<T>(), *gs = g.data<T>(), *gr = grad.data<T>();
+      T *dx = grad_x.data<T>(), *du = grad_u.data<T>(), *dg = grad_g.data<T>();
+      for_each_element(x.numel(), [&](std::int64_t i) {
+        dx[i] = gr[i] * (T(1) - gs[i]);
+        du[i] = gr[i] * gs[i];
+        dg[i] = gr[i] * (us[i] - xs[i]);
+      });
+    });
+    return {grad_x, grad_u, grad_g};
+  }
+  void release_saved() override {
+    input.reset();
+    update.reset();
+    gate.reset();
+  }
+};
+
+struct GatedResidualBackward : Node {
+  SavedTensor gate, update;
+  std::string name() const override { return "GatedResidualBackward"; }
+  std::vector<Tensor> backward(const Tensor& grad_output) override {
+    const Tensor& g = gate.get(name());
+    const Tensor& u = update.get(name());
+    const Tensor grad = grad_output.contiguous();
+    Tensor grad_g = Tensor::empty(g.shape(), g.dtype()), grad_u = Tensor::empty(g.shape(), g.dtype());
+    dispatch_dtype(g.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T *gs = g.data<T>(), *us = u.data<T>(), *gr = grad.data<T>();
+      T *dg = grad_g.data<T>(), *du = grad_u.data<T>();
+      for_each_element(g.numel(), [&](std::int64_t i) {
+        dg[i] = gr[i] * us[i];
+        du[i] = gr[i] * gs[i];
+      });
+    });
+    return {grad, grad_g, grad_u};
+  }
+  void release_saved() override {
+    gate.reset();
+    update.reset();
+  }
+};
+
+struct LinearConcatBackward : Node {
+  SavedTensor first, second, weight;
+  std::int64_t first_width = 0;
+  std::string name() const override { return "LinearConcatBackward"; }
+  std::vector<Tensor> backward(const Tensor& grad_output) override {
+    const std::int64_t out_features = grad_output.size(-1);
+    const Tensor grad = grad_output.reshape({-1, out_features});
+    const Tensor& w = weight.get(name());
+    const std::int64_t total_width = w.size(1);
+    const Tensor weight_first = w.slice(1, 0, first_width), weight_second = w.slice(1, first_width, total_width);
+    std::vector<Tensor> result(inputs.size());
+    if (needs_input_grad(0)) result[0] = compute::matmul(grad, weight_first).reshape(inputs[0].shape);
+    if (needs_input_grad(1)) result[1] = compute::matmul(grad, weight_second).reshape(inputs[1].shape);
+    if (needs_input_grad(2)) {
+      const Tensor& x = first.get(name());
+      const Tensor& u = second.get(name());
+      Tensor grad_weight = Tensor::empty(w.shape(), w.dtype());
+      Tensor left = grad_weight.slice(1, 0, first_width), right = grad_weight.slice(1, first_width, total_width);
+      // Each half is written through a strided view: G^T x into columns [0, Dx), G^T u into [Dx, D).
+      left.copy_from(compute::matmul(grad, x.reshape({-1, x.size(-1)}), true, false));
+      right.copy_from(compute::matmul(grad, u.reshape({-1, u.size(-1)}), true, false));
+      result[2] = grad_weight;
+    }
+    if (inputs.size() > 3 && needs_input_grad(3)) result[3] = compute::sum(grad, {0});
+    return result;
+  }
+  void release_saved() override {
+    first.reset();
+    second.reset();
+    weight.reset();
+  }
+};
+
+}  // namespace
+
+Variable neighbor_mean(const Variable& x) {
+  if (x.dim() < 2) fail("neighbor_mean: input {} needs a sequence axis 1", shape_string(x.shape()));
+  Tensor output = neighbor_mean_kernel(x.data());
+  if (!needs_graph({&x})) return Variable(std::move(output));
+  return attach_node(std::make_shared<NeighborMeanBackward>(), std::move(output), {&x});
+}
+
+Variable gated_interpolation(const Variable& x, const Variable& u, const Variable& g) {
+  check_same(x.data(), u.data(), g.data(), "gated_interpolation");
+  const Tensor xs = x.data().contiguous(), us = u.data().contiguous(), gs = g.data().contiguous();
+  Tensor output = Tensor::empty(xs.shape(), xs.dtype());
+  dispatch_dtype(xs.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T *a = xs.data<T>(), *b = us.data<T>(), *c = gs.data<T>();
+    T* out = output.data<T>();
+    for_each_element(xs.numel(), [&](std::int64_t i) { out[i] = a[i] + c[i] * (b[i] - a[i]); });
+  });
+  if (!needs_graph({&x, &u, &g})) return Variable(std::move(output));
+  auto node = std::make_shared<GatedInterpolationBackward>();
+  node->input = SavedTensor(xs);
+  node->update = SavedTensor(us);
+  node->gate = SavedTensor(gs);
+  return attach_node(std::move(node), std::move(output), {&x, &u, &g});
+}
+
+Variable gated_residual(const Variable& x, const Variable& g, const Variable& u) {
+  check_same(x.data(), g.data(), u.data(), "gated_residual");
+  const Tensor xs = x.data().contiguous(), gs = g.data().contiguous(), us = u.data().contiguous();
+  Tensor output = Tensor::empty(xs.shape(), xs.dtype());
+  dispatch_dtype(xs.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T *a = xs.data<T>(), *b = gs.data<T>(), *c = us.data<T>();
+    T* out = output.data<T>();
+    for_each_element(xs.numel(), [&](std::int64_t i) { out[i] = a[i] + b[i] * c[i]; });
+  });
+  if (!needs_graph({&x, &g, &u})) return Variable(std::move(output));
+  auto node = std::make_shared<GatedResidualBackward>();
+  node->gate = SavedTensor(gs);
+  node->update = SavedTensor(us);
+  return attach_node(std::move(node), std::move(output), {&x, &g, &u});
+}
+
+Variable linear_concat(const Variable& x, const Variable& u, const Variable& weight, const Variable& bias) {
+  const Tensor& w = weight.data();
+  if (x.dim() < 1 || u.dim() != x.dim() || w.dim() != 2 || x.size(-1) + u.size(-1) != w.size(1))
+    fail("linear_concat: inputs {} and {} do not match weight {} (expected widths summing to {})", shape_string(x.shape()),
+         shape_string(u.shape()), shape_string(w.shape()), w.dim() == 2 ? w.size(1) : -1);
+  Shape leading_x = x.shape(), leading_u = u.shape();
+  leading_x.pop_back();
+  leading_u.pop_back();
+  if (leading_x != leading_u)
+    fail("linear_concat: inputs {} and {} differ before the last axis", shape_string(x.shape()), shape_string(u.shape()));
+  const bool has_bias = bias.defined();
+  const std::int64_t first_width = x.size(-1);
+  const Tensor rows_x = x.data().reshape({-1, first_width}), rows_u = u.data().reshape({-1, u.size(-1)});
+  Tensor output = Tensor::empty({rows_x.size(0), w.size(0)}, x.dtype());
+  if (has_bias) output.copy_from(bias.data());
+  compute::matmul_into(output, rows_x, w.slice(1, 0, first_width), false, true, 1.0, has_bias ? 1.0 : 0.0);
+  compute::matmul_into(output, rows_u, w.slice(1, first_width, w.size(1)), false, true, 1.0, 1.0);
+  Shape output_shape = x.shape();
+  output_shape.back() = w.size(0);
+  output = output.view(output_shape);
+  std::vector<Variable> inputs{x, u, weight};
+  if (has_bias) inputs.push_back(bias);
+  if (!needs_graph(inputs)) return Variable(std::move(output));
+  auto node = std::make_shared<LinearConcatBackward>();
+  node->first_width = first_width;
+  if (weight.requires_grad()) {
+    node->first = SavedTensor(x.data());
+    node->second = SavedTensor(u.data());
+  }
+  node->weight = SavedTensor(w);
+  return attach_node(std::move(node), std::move(output), inputs);
+}
+
+}  // namespace sf
