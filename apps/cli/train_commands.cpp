@@ -1,0 +1,145 @@
+// train, eval, predict: the main job.
+#include <iostream>
+
+#include "commands.hpp"
+#include "common.hpp"
+#include "sf/nn/safetensors.hpp"
+#include "sf/swarmformer/dataset.hpp"
+#include "sf/swarmformer/distributed.hpp"
+#include "sf/swarmformer/evaluation.hpp"
+#include "sf/swarmformer/tokenizer.hpp"
+#include "sf/swarmformer/trainer.hpp"
+#include "sf/swarmformer/training_data.hpp"
+
+namespace sf::cli {
+namespace {
+
+std::string vocabulary_or_default(const std::string& given, const std::string& data) {
+  if (!given.empty()) return given;
+  const std::string found = find_default_vocabulary(data);
+  if (found.empty())
+    fail("no vocabulary: pass --vocab FILE (bert-base-uncased-vocab.txt), or set SF_VOCAB or SF_DATA_DIR");
+  return found;
+}
+
+}  // namespace
+
+void add_train_commands(CLI::App& app) {
+  struct TrainCli {
+    TrainOptions options;
+    std::string preset, config_file;
+    int threads = 0;
+    bool no_progress = false;
+  };
+  auto train_cli = std::make_shared<TrainCli>();
+  CLI::App* train_command = app.add_subcommand("train", "train a SwarmFormer, evaluate it, write a report");
+  train_command->add_option("--preset", train_cli->preset, "a built-in preset (default enhanced-small)");
+  train_command->add_option("--config", train_cli->config_file, "a JSON config file");
+  train_command->add_option("--data", train_cli->options.data,
+                            "dataset: aclImdb folder or aclImdb_v1.tar.gz, a folder with train/test .jsonl[.gz], or a "
+                            ".jsonl/.csv file pair prefix")
+      ->required();
+  train_command->add_option("--out", train_cli->options.out, "run directory (checkpoints, metrics, report)")->required();
+  train_command->add_option("--vocab", train_cli->options.vocab, "vocab.txt (default: found next to the data)");
+  train_command->add_option("--set", train_cli->options.overrides, "override a model or training field: key=value");
+  train_command->add_option("--cache-dir", train_cli->options.cache_dir, "tokenized-data cache (default RUN_DIR/cache)");
+  train_command->add_flag("--resume", train_cli->options.resume, "continue the run in --out from last.safetensors");
+  train_command->add_flag("--no-progress", train_cli->no_progress, "plain progress lines even on a terminal");
+  add_threads_option(train_command, train_cli->threads);
+  train_command->callback([train_cli] {
+    auto communicator = make_communicator();
+    apply_threads(train_cli->threads);
+    TrainOptions options = train_cli->options;
+    if (!train_cli->preset.empty() && !train_cli->config_file.empty()) fail("train: give --preset or --config, not both");
+    options.config = !train_cli->config_file.empty() ? train_cli->config_file
+                     : !train_cli->preset.empty()    ? train_cli->preset
+                                                     : "enhanced-small";
+    options.vocab = vocabulary_or_default(options.vocab, options.data);
+    options.progress_bar = !train_cli->no_progress;
+    const TrainResult result = train(options, *communicator);
+    if (communicator->is_root() && !result.interrupted) {
+      std::cout << nlohmann::json{{"test", result.test.to_json()}, {"report", options.out + "/report.md"},
+                                  {"curves", options.out + "/curves.png"}}
+                       .dump(2)
+                << std::endl;
+    }
+    if (result.interrupted) throw CLI::RuntimeError(130);
+  });
+
+  struct EvalCli {
+    std::string checkpoint, data, vocab, split = "test", preset;
+    std::int64_t batch = 128;
+    int threads = 0;
+  };
+  auto eval_cli = std::make_shared<EvalCli>();
+  CLI::App* eval_command = app.add_subcommand("eval", "evaluate a checkpoint on a dataset split; prints metrics as JSON");
+  eval_command->add_option("--checkpoint", eval_cli->checkpoint, "model .safetensors")->required();
+  eval_command->add_option("--data", eval_cli->data, "dataset path (as for train)")->required();
+  eval_command->add_option("--split", eval_cli->split, "test or validation (validation: the same split train carved out)")
+      ->check(CLI::IsMember({"test", "validation"}));
+  eval_command->add_option("--vocab", eval_cli->vocab, "vocab.txt");
+  eval_command->add_option("--batch", eval_cli->batch, "evaluation batch size");
+  eval_command->add_option("--preset", eval_cli->preset, "model config when the checkpoint stores none");
+  add_threads_option(eval_command, eval_cli->threads);
+  eval_command->callback([eval_cli] {
+    auto communicator = make_communicator();
+    apply_threads(eval_cli->threads);
+    auto model = load_model(eval_cli->checkpoint, eval_cli->preset);
+    const SafetensorsHeader header = read_safetensors_header(eval_cli->checkpoint);
+    TrainingConfig training;
+    if (header.metadata.contains("config") && header.metadata["config"].contains("training"))
+      training = TrainingConfig::from_json(header.metadata["config"]["training"], eval_cli->checkpoint);
+    training.max_train_examples = 0;
+    training.max_eval_examples = 0;
+    const TrainingData data = load_training_data(eval_cli->data, vocabulary_or_default(eval_cli->vocab, eval_cli->data),
+                                                 model->config(), training, "", communicator->is_root());
+    const TokenizedSplit& split = eval_cli->split == "test" ? data.test : data.validation;
+    const ClassificationMetrics metrics = evaluate(*model, split, eval_cli->batch, *communicator);
+    if (communicator->is_root()) {
+      nlohmann::json output = metrics.to_json();
+      output["split"] = eval_cli->split;
+      output["checkpoint"] = eval_cli->checkpoint;
+      std::cout << output.dump(2) << std::endl;
+    }
+  });
+
+  struct PredictCli {
+    std::string checkpoint, vocab, preset;
+    std::vector<std::string> texts;
+    int threads = 0;
+  };
+  auto predict_cli = std::make_shared<PredictCli>();
+  CLI::App* predict_command =
+      app.add_subcommand("predict", "classify texts (arguments, or one per stdin line): label and probability");
+  predict_command->add_option("--checkpoint", predict_cli->checkpoint, "model .safetensors")->required();
+  predict_command->add_option("--vocab", predict_cli->vocab, "vocab.txt");
+  predict_command->add_option("--preset", predict_cli->preset, "model config when the checkpoint stores none");
+  predict_command->add_option("texts", predict_cli->texts, "texts to classify (default: read lines from stdin)");
+  add_threads_option(predict_command, predict_cli->threads);
+  predict_command->callback([predict_cli] {
+    apply_threads(predict_cli->threads);
+    auto model = load_model(predict_cli->checkpoint, predict_cli->preset);
+    const WordPieceTokenizer tokenizer = WordPieceTokenizer::from_file(vocabulary_or_default(predict_cli->vocab, ""));
+    std::vector<std::string> texts = predict_cli->texts;
+    if (texts.empty())
+      for (std::string line; std::getline(std::cin, line);) texts.push_back(line);
+    const SafetensorsHeader header = read_safetensors_header(predict_cli->checkpoint);
+    std::vector<std::string> class_names;
+    if (header.metadata.contains("class_names")) class_names = header.metadata["class_names"].get<std::vector<std::string>>();
+    const std::int64_t length = model->config().seq_len;
+    std::vector<std::int64_t> ids;
+    for (const std::string& text : texts) {
+      const std::vector<std::int32_t> encoded = tokenizer.encode(text, length);
+      ids.insert(ids.end(), encoded.begin(), encoded.end());
+    }
+    const auto probabilities = predict_probabilities(*model, ids, static_cast<std::int64_t>(texts.size()), 64);
+    for (std::size_t index = 0; index < texts.size(); ++index) {
+      const auto& row = probabilities[index];
+      const auto best = static_cast<std::size_t>(std::max_element(row.begin(), row.end()) - row.begin());
+      const std::string label = best < class_names.size() ? class_names[best] : std::to_string(best);
+      std::cout << nlohmann::json{{"label", label}, {"probability", row[best]}, {"probabilities", row}}.dump() << '\n';
+    }
+  });
+}
+
+}  // namespace sf::cli
