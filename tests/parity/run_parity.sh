@@ -1,0 +1,25 @@
+#!/bin/sh
+# CTest entry point of the PyTorch parity test: finds a Python that can `import torch` and runs
+# test_parity.py with it; exits 77 (CTest SKIP_RETURN_CODE) when there is none.
+# Usage: run_parity.sh PATH/TO/swarmformer [test_parity.py options]
+# SF_PARITY_PYTHON=/path/to/python forces the interpreter.
+here=$(cd "$(dirname "$0")" && pwd)
+if [ $# -lt 1 ]; then
+  echo "usage: $0 PATH/TO/swarmformer [--workdir DIR]" >&2
+  exit 2
+fi
+
+for candidate in "${SF_PARITY_PYTHON:-}" /usr/bin/python3 python3 python; do
+  [ -n "$candidate" ] || continue
+  command -v "$candidate" >/dev/null 2>&1 || continue
+  if "$candidate" -c "import torch" >/dev/null 2>&1; then
+    exec "$candidate" "$here/test_parity.py" "$@"
+  fi
+  if [ -n "${SF_PARITY_PYTHON:-}" ] && [ "$candidate" = "$SF_PARITY_PYTHON" ]; then
+    echo "parity: SF_PARITY_PYTHON=$SF_PARITY_PYTHON cannot import torch" >&2
+    exit 1
+  fi
+done
+
+echo "parity: SKIPPED, no Python interpreter with torch found (tried \$SF_PARITY_PYTHON, /usr/bin/python3, python3, python); install Debian's python3-torch"
+exit 77
