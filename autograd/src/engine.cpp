@@ -48,7 +48,10 @@ void accumulate_leaf(Tensor& slot, const Tensor& gradient) {
 
 }  // namespace
 
-void Variable::backward(const Tensor& upstream, bool retain_graph) const {
+void Variable::backward(const Tensor& upstream, bool retain_graph) const { backward(upstream, retain_graph, nullptr); }
+
+void Variable::backward(const Tensor& upstream, bool retain_graph,
+                        const std::function<void(const std::shared_ptr<VariableImpl>&)>& on_leaf_ready) const {
   if (!impl_) fail("backward: called on an undefined variable");
   if (!requires_grad())
     fail("backward: {} does not require a gradient and has no graph (was it computed under NoGradGuard, "
@@ -68,12 +71,14 @@ void Variable::backward(const Tensor& upstream, bool retain_graph) const {
 
   if (is_leaf()) {
     accumulate_leaf(impl_->grad, seed);
+    if (on_leaf_ready) on_leaf_ready(impl_);
     return;
   }
 
   Node* root = impl_->grad_fn.get();
   // 1. Dependencies: the number of graph edges that point into each node.
   std::unordered_map<Node*, int> dependencies;
+  std::unordered_map<VariableImpl*, int> leaf_uses;  // edges into each leaf (for on_leaf_ready)
   std::unordered_map<Node*, std::shared_ptr<Node>> keep_alive;  // nodes stay alive while we run
   std::vector<Node*> stack{root};
   dependencies[root] = 0;
@@ -86,7 +91,11 @@ void Variable::backward(const Tensor& upstream, bool retain_graph) const {
            "call backward(upstream, /*retain_graph=*/true) the first time to backward through it twice",
            node->name());
     for (const InputEdge& edge : node->inputs) {
-      if (!edge.needs_grad || !edge.producer) continue;
+      if (!edge.needs_grad) continue;
+      if (!edge.producer) {
+        if (auto leaf = edge.leaf.lock()) ++leaf_uses[leaf.get()];
+        continue;
+      }
       Node* producer = edge.producer.get();
       auto [entry, inserted] = dependencies.try_emplace(producer, 0);
       ++entry->second;
@@ -123,6 +132,8 @@ void Variable::backward(const Tensor& upstream, bool retain_graph) const {
           accumulate_leaf(leaf->grad, gradient);
         }
       }
+      if (!producer && on_leaf_ready)
+        if (auto leaf = edge.leaf.lock(); leaf && --leaf_uses[leaf.get()] == 0) on_leaf_ready(leaf);
       if (producer && --dependencies[producer] == 0) {
         // A producer whose every consumer passed no gradient still runs, with zeros, so that
         // the whole graph is consumed (and freed) consistently.

@@ -138,6 +138,22 @@ BOOST_AUTO_TEST_CASE(embedding_padding_row_gets_no_gradient) {
   BOOST_TEST((weight.grad().to_vector() == std::vector<double>{6, 6, 0, 0, 3, 3, 3, 3}));
 }
 
+BOOST_AUTO_TEST_CASE(leaf_ready_hook_fires_once_with_the_final_gradient) {
+  // a is used by three ops, b by one: each hook call must see the leaf's complete gradient.
+  Variable a = leaf({1, 2}, {2}, "a");
+  Variable b = leaf({3, 4}, {2}, "b");
+  Variable y = sum(a * b + a * a + exp(a) * 0.0 + b);
+  std::vector<std::pair<std::string, std::vector<double>>> calls;
+  y.backward(Tensor(), false, [&](const std::shared_ptr<sf::VariableImpl>& ready) {
+    calls.emplace_back(ready->name, ready->grad.to_vector());
+  });
+  BOOST_REQUIRE(calls.size() == 2u);
+  for (const auto& [name, gradient] : calls) {
+    if (name == "a") BOOST_TEST((gradient == std::vector<double>{3 + 2, 4 + 4}));  // b + 2a
+    else BOOST_TEST((gradient == std::vector<double>{1 + 1, 2 + 1}));              // a + 1
+  }
+}
+
 BOOST_AUTO_TEST_CASE(graph_dump_names_nodes_and_leaves) {
   Variable x = leaf({1, 2}, {2}, "x");
   Variable w = leaf({3, 4}, {2}, "w");

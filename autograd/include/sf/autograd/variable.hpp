@@ -8,6 +8,7 @@
 // Copies of a Variable are shallow: they share one VariableImpl (value, grad and node).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -55,6 +56,11 @@ class Variable {
   // one element (a loss) and the upstream gradient is 1. Unless retain_graph, the graph's saved
   // tensors are freed as backward passes through it.
   void backward(const Tensor& upstream = Tensor(), bool retain_graph = false) const;
+  // The same, calling on_leaf_ready(leaf) as soon as a leaf's gradient is final for this
+  // backward (every path to it has been walked). Data-parallel training starts the allreduce of
+  // a gradient bucket from this hook while backward goes on with the rest of the graph.
+  void backward(const Tensor& upstream, bool retain_graph,
+                const std::function<void(const std::shared_ptr<VariableImpl>&)>& on_leaf_ready) const;
 
   // Shorthands for the value's properties.
   const Shape& shape() const { return impl_->data.shape(); }
