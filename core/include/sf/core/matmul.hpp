@@ -1,0 +1,29 @@
+// Tensor-level matrix product over the GEMM of kernels/gemm.hpp.
+//
+//   a: [..., M, K]  (or [..., K, M] with transpose_a: the product uses aᵀ of the last two dims)
+//   b: [..., K, N]  (or [..., N, K] with transpose_b)
+//   result: [broadcast(a batch, b batch)..., M, N], contiguous, same dtype as a and b.
+//
+// Batch dimensions broadcast NumPy-style without copies (stride-0 batch strides). Both operands
+// need at least 2 dims (unsqueeze a vector first). Views are used as they are when their last two
+// dims are row-major with any row stride, or column-major (a transposed view, as from
+// transpose(-1, -2)): the GEMM then reads them with its Transpose flag flipped. Other layouts are
+// copied with contiguous() first.
+//
+// Errors name the op and print every shape, e.g.
+//   "matmul: inner dimensions differ: [32, 128] vs [64, 16]".
+#pragma once
+
+#include "sf/core/tensor.hpp"
+
+namespace sf::compute {
+
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
+
+// out = alpha · (a · b) + beta · out, with the same operand conventions as matmul. `out` must be
+// contiguous, already have the result's shape and dtype, and not share storage with a or b.
+// beta == 0 ignores out's old content (used by autograd to accumulate gradients with beta = 1).
+void matmul_into(Tensor& out, const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b,
+                 double alpha = 1, double beta = 0);
+
+}  // namespace sf::compute

@@ -1,0 +1,83 @@
+// The packed GEMM on one thread: the five BLIS loops around the micro-kernel.
+//
+//   C[M, N] = alpha · op(A)[M, K] · op(B)[K, N] + beta · C[M, N]        (M, N, K > 0)
+//
+//   for jc in [0, N) step NC                      B panel columns
+//     for pc in [0, K) step KC                    K slice; pack op(B)[pc:+KC, jc:+NC] -> b_packed
+//       multiply_slice:
+//       for ic in [0, M) step MC                  pack op(A)[ic:+MC, pc:+KC] -> a_packed
+//         for jr in [0, nc) step NR               B micro-panel (stays in L1)
+//           for ir in [0, mc) step MR             A micro-panel (streams from L2)
+//             micro-kernel: C[ic+ir:+MR, jc+jr:+NR] (+)= a-sliver · b-sliver
+//
+// The first K slice applies the caller's beta, later slices add (beta = 1), so each element
+// of C is alpha·(slice sum) accumulated slice by slice in a fixed order.
+#include <algorithm>
+
+#include "gemm_internal.hpp"
+#include "gemm_micro_kernel.hpp"
+#include "gemm_packing.hpp"
+
+namespace sf::kernels::gemm_detail {
+
+ScratchBuffer& scratch_a() {
+  thread_local ScratchBuffer buffer;
+  return buffer;
+}
+ScratchBuffer& scratch_b() {
+  thread_local ScratchBuffer buffer;
+  return buffer;
+}
+
+template <class T>
+void multiply_slice(std::int64_t M, std::int64_t nc, std::int64_t kc, T alpha, Operand<T> a, const T* b_packed,
+                    T beta, T* C, std::int64_t ldc) {
+  constexpr std::int64_t MR = Blocking<T>::MR, NR = Blocking<T>::NR, MC = Blocking<T>::MC;
+  T* a_packed = scratch_a().get<T>(gemm_config::round_up(std::min(M, MC), MR) * kc);
+  for (std::int64_t ic = 0; ic < M; ic += MC) {
+    const std::int64_t mc = std::min(MC, M - ic);
+    const Operand<T> a_block = a.shifted(ic, 0);
+    pack_block<T, MR>(a_block.data, a_block.row_stride, a_block.column_stride, mc, kc, a_packed);
+    for (std::int64_t jr = 0; jr < nc; jr += NR) {
+      const std::int64_t columns = std::min(NR, nc - jr);
+      for (std::int64_t ir = 0; ir < mc; ir += MR) {
+        const std::int64_t rows = std::min(MR, mc - ir);
+        compute_tile<T>(rows, columns, kc, a_packed + ir * kc, MR, b_packed + jr * kc, NR, alpha, beta,
+                        C + (ic + ir) * ldc + jr, ldc);
+      }
+    }
+  }
+}
+
+template <class T>
+void pack_b_slice(Operand<T> b, std::int64_t nc, std::int64_t kc, T* b_packed) {
+  // op(B)(k, j): the width j has stride column_stride, the depth k has stride row_stride.
+  pack_block<T, Blocking<T>::NR>(b.data, b.column_stride, b.row_stride, nc, kc, b_packed);
+}
+
+template <class T>
+void gemm_packed(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, Operand<T> a, Operand<T> b, T beta, T* C,
+                 std::int64_t ldc) {
+  constexpr std::int64_t NR = Blocking<T>::NR, KC = Blocking<T>::KC, NC = Blocking<T>::NC;
+  T* b_packed = scratch_b().get<T>(std::min(K, KC) * gemm_config::round_up(std::min(N, NC), NR));
+  for (std::int64_t jc = 0; jc < N; jc += NC) {
+    const std::int64_t nc = std::min(NC, N - jc);
+    for (std::int64_t pc = 0; pc < K; pc += KC) {
+      const std::int64_t kc = std::min(KC, K - pc);
+      pack_b_slice(b.shifted(pc, jc), nc, kc, b_packed);
+      multiply_slice(M, nc, kc, alpha, a.shifted(0, pc), b_packed, pc == 0 ? beta : T(1), C + jc, ldc);
+    }
+  }
+}
+
+#define SF_GEMM_PACKED_INSTANTIATE(T)                                                                        \
+  template void multiply_slice<T>(std::int64_t, std::int64_t, std::int64_t, T, Operand<T>, const T*, T, T*,  \
+                                  std::int64_t);                                                             \
+  template void pack_b_slice<T>(Operand<T>, std::int64_t, std::int64_t, T*);                                 \
+  template void gemm_packed<T>(std::int64_t, std::int64_t, std::int64_t, T, Operand<T>, Operand<T>, T, T*,   \
+                               std::int64_t);
+SF_GEMM_PACKED_INSTANTIATE(float)
+SF_GEMM_PACKED_INSTANTIATE(double)
+#undef SF_GEMM_PACKED_INSTANTIATE
+
+}  // namespace sf::kernels::gemm_detail

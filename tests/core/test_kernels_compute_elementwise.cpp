@@ -1,0 +1,224 @@
+// Tensor-level elementwise functions: NumPy broadcasting (scalar, row, column, size-1 middle
+// dimensions, non-contiguous / permuted / sliced / expanded inputs) against a naive reference
+// built from expand() + contiguous() + the scalar kernels; in-place forms; dropout masks; errors.
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "sf/core/compute.hpp"
+#include "test_kernels_util.hpp"
+#include "test_util.hpp"
+
+using sf::Shape;
+using sf::Tensor;
+using sf::compute::Binary;
+using sf::compute::Unary;
+using sf::test::check_error_message;
+
+namespace {
+
+struct BroadcastCase {
+  std::string description;
+  Tensor a, b;
+};
+
+// Pairs covering every broadcasting and layout situation the broadcast planner distinguishes.
+std::vector<BroadcastCase> broadcast_cases(sf::DType dtype) {
+  auto random = [dtype](const Shape& shape, std::uint64_t seed) { return sf::test::random_tensor(shape, dtype, seed, 0.5, 3.0); };
+  return {
+      {"same shape", random({3, 4}, 1), random({3, 4}, 2)},
+      {"0-d scalar", random({3, 4}, 3), random({}, 4)},
+      {"scalar first", random({}, 5), random({2, 5}, 6)},
+      {"[5] with [1]", random({5}, 7), random({1}, 8)},
+      {"row [4]", random({3, 4}, 9), random({4}, 10)},
+      {"column [3, 1]", random({3, 1}, 11), random({3, 4}, 12)},
+      {"size-1 middle", random({2, 1, 4}, 13), random({2, 3, 4}, 14)},
+      {"both broadcast", random({2, 1, 4}, 15), random({3, 1}, 16)},
+      {"transposed", random({4, 3}, 17).transpose(0, 1), random({3, 4}, 18)},
+      {"sliced with step", random({3, 8}, 19).slice(1, 0, 8, 2), random({4}, 20)},
+      {"expanded", random({1, 4}, 21).expand({3, 4}), random({3, 4}, 22)},
+      {"permuted 3-d", random({4, 2, 3}, 23).permute({1, 2, 0}), random({3, 1}, 24)},
+      {"strided rows", random({6, 10}, 25).slice(0, 1, 5).slice(1, 0, 7), random({7}, 26)},
+      {"large rows", random({300, 257}, 27), random({257}, 28)},
+      {"large outer", random({1000, 1}, 29), random({1, 300}, 30)},
+      {"large flat", random({100003}, 31), random({100003}, 32)},
+      {"empty", random({0, 4}, 33), random({4}, 34)},
+  };
+}
+
+const std::vector<Binary> kBinaryOps = {Binary::Add,     Binary::Subtract,  Binary::Multiply, Binary::Divide,
+                                        Binary::Maximum, Binary::Minimum,   Binary::Equal,    Binary::NotEqual,
+                                        Binary::Less,    Binary::LessEqual, Binary::Greater,  Binary::GreaterEqual};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(kernels_compute_elementwise)
+
+BOOST_AUTO_TEST_CASE(binary_broadcasting_matches_naive_reference) {
+  for (sf::DType dtype : sf::test::kDTypes)
+    for (const BroadcastCase& example : broadcast_cases(dtype))
+      for (Binary op : kBinaryOps) {
+        const std::string context = example.description + " " + sf::kernels::binary_name(op) + " " +
+                                    std::string(sf::dtype_name(dtype));
+        const Tensor result = sf::compute::binary(op, example.a, example.b);
+        BOOST_TEST_INFO(context);
+        BOOST_TEST(result.is_contiguous());
+        sf::test::check_close(result, sf::test::naive_binary(op, example.a, example.b), context);
+      }
+}
+
+BOOST_AUTO_TEST_CASE(wrappers_and_scalar_forms) {
+  const Tensor a = sf::test::random_tensor({4, 6}, sf::DType::Float64, 40, 0.5, 2.0);
+  const Tensor b = sf::test::random_tensor({6}, sf::DType::Float64, 41, 0.5, 2.0);
+  const std::vector<std::pair<Tensor, Binary>> wrapped = {
+      {sf::compute::add(a, b), Binary::Add},         {sf::compute::subtract(a, b), Binary::Subtract},
+      {sf::compute::multiply(a, b), Binary::Multiply}, {sf::compute::divide(a, b), Binary::Divide},
+      {sf::compute::maximum(a, b), Binary::Maximum},   {sf::compute::minimum(a, b), Binary::Minimum}};
+  for (const auto& [result, op] : wrapped) sf::test::check_close(result, sf::test::naive_binary(op, a, b), sf::kernels::binary_name(op));
+
+  const Tensor strided = a.transpose(0, 1);  // [6, 4], not contiguous
+  const Tensor dense = strided.contiguous();
+  const std::vector<double> values = dense.to_vector();
+  auto expect_map = [&](const Tensor& result, auto&& function, const std::string& context) {
+    std::vector<double> expected(values.size());
+    for (std::size_t index = 0; index < values.size(); ++index) expected[index] = function(values[index]);
+    sf::test::check_close(result, Tensor::from_vector(expected, {6, 4}), context);
+  };
+  expect_map(sf::compute::add_scalar(strided, 1.5), [](double v) { return v + 1.5; }, "add_scalar");
+  expect_map(sf::compute::multiply_scalar(strided, -3.0), [](double v) { return v * -3.0; }, "multiply_scalar");
+  expect_map(sf::compute::power_scalar(strided, 2.5), [](double v) { return std::pow(v, 2.5); }, "power_scalar");
+  expect_map(sf::compute::power_scalar(strided, 2.0), [](double v) { return v * v; }, "power_scalar 2");
+  expect_map(sf::compute::clamp(strided, 0.8, 1.2), [](double v) { return std::min(std::max(v, 0.8), 1.2); }, "clamp");
+}
+
+BOOST_AUTO_TEST_CASE(unary_on_strided_inputs) {
+  for (sf::DType dtype : sf::test::kDTypes) {
+    const Tensor base = sf::test::random_tensor({5, 9}, dtype, 50, 0.2, 3.0);
+    const Tensor strided = base.slice(1, 1, 9, 2).transpose(0, 1);  // [4, 5]
+    for (Unary op : {Unary::Negate, Unary::Exp, Unary::Log, Unary::Sqrt, Unary::Tanh, Unary::Sigmoid, Unary::Relu,
+                     Unary::GeluErf, Unary::GeluTanh, Unary::Abs, Unary::Square, Unary::Reciprocal}) {
+      const Tensor result = sf::compute::unary(op, strided);
+      const Tensor dense = strided.contiguous();
+      Tensor expected = Tensor::empty(dense.shape(), dtype);
+      sf::dispatch_dtype(dtype, [&](auto tag) {
+        using T = decltype(tag);
+        sf::kernels::unary_reference(op, dense.data<T>(), expected.data<T>(), dense.numel());
+      });
+      sf::test::check_close(result, expected, sf::kernels::unary_name(op));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(unary_backward_reads_x_or_y) {
+  const Tensor x = sf::test::random_tensor({3, 7}, sf::DType::Float64, 60, 0.2, 2.0);
+  const Tensor grad = sf::test::random_tensor({3, 7}, sf::DType::Float64, 61);
+  // exp reads y only: passing an undefined x must work, and the result is y · grad.
+  const Tensor y = sf::compute::unary(Unary::Exp, x);
+  sf::test::check_close(sf::compute::unary_backward(Unary::Exp, Tensor(), y, grad), sf::compute::multiply(y, grad),
+                        "exp backward");
+  // log reads x only: grad / x.
+  sf::test::check_close(sf::compute::unary_backward(Unary::Log, x, Tensor(), grad), sf::compute::divide(grad, x),
+                        "log backward");
+  sf::test::check_close(sf::compute::unary_backward(Unary::Negate, Tensor(), Tensor(), grad),
+                        sf::compute::multiply_scalar(grad, -1.0), "negate backward");
+  check_error_message([&] { (void)sf::compute::unary_backward(Unary::Exp, x, Tensor(), grad); },
+                      "exp_backward: needs the output y, which is undefined");
+  check_error_message([&] { (void)sf::compute::unary_backward(Unary::Log, Tensor(), y, grad); },
+                      "log_backward: needs the input x, which is undefined");
+  check_error_message([&] { (void)sf::compute::unary_backward(Unary::Log, x, Tensor(), grad.slice(1, 0, 3)); },
+                      "log_backward: shape mismatch: [3, 7] vs [3, 3]");
+}
+
+BOOST_AUTO_TEST_CASE(where_and_masked_fill_broadcast) {
+  // The condition is float64 and holds 1e-50, which a float conversion would flush to 0.
+  const Tensor condition = Tensor::from_vector(std::vector<double>{0.0, 2.5, 1e-50}, {3, 1});
+  const Tensor a = sf::test::random_tensor({3, 4}, sf::DType::Float32, 70);
+  const Tensor b = Tensor::scalar(-9.0);
+  const Tensor result = sf::compute::where(condition, a, b);
+  BOOST_TEST((result.shape() == Shape{3, 4}));
+  for (std::int64_t column = 0; column < 4; ++column) {
+    BOOST_TEST(result.at({0, column}) == -9.0);
+    BOOST_TEST(result.at({1, column}) == a.at({1, column}));
+    BOOST_TEST(result.at({2, column}) == a.at({2, column}));
+  }
+  // Same-dtype condition with every operand broadcast and a strided value input.
+  const Tensor mask = Tensor::from_vector(std::vector<float>{1, 0, 0, 1}, {4});
+  const Tensor values = sf::test::random_tensor({4, 3}, sf::DType::Float32, 71).transpose(0, 1);  // [3, 4]
+  const Tensor filled = sf::compute::masked_fill(values, mask, 7.0);
+  for (std::int64_t row = 0; row < 3; ++row)
+    for (std::int64_t column = 0; column < 4; ++column)
+      BOOST_TEST(filled.at({row, column}) == (column == 0 || column == 3 ? 7.0 : values.at({row, column})));
+  check_error_message([&] { (void)sf::compute::masked_fill(values, Tensor::zeros({5}), 0.0); },
+                      "masked_fill: mask [5] cannot be broadcast to input [3, 4]");
+  check_error_message([&] { (void)sf::compute::where(Tensor::zeros({2}), Tensor::zeros({3}), Tensor::zeros({3})); },
+                      "where: shapes cannot be broadcast: condition [2], a [3], b [3]");
+}
+
+BOOST_AUTO_TEST_CASE(add_in_place_broadcasts_and_bumps_version) {
+  for (sf::DType dtype : sf::test::kDTypes) {
+    Tensor destination = sf::test::random_tensor({5, 6}, dtype, 80);
+    const Tensor before = destination.clone();
+    const Tensor source = sf::test::random_tensor({6}, dtype, 81);
+    const auto version = destination.storage()->version();
+    sf::compute::add_(destination, source, 2.0);
+    BOOST_TEST(destination.storage()->version() > version);
+    sf::test::check_close(destination, sf::compute::add(before, sf::compute::multiply_scalar(source, 2.0)), "add_");
+    // Accumulating a strided (transposed) source.
+    const Tensor transposed = sf::test::random_tensor({6, 5}, dtype, 82).transpose(0, 1);
+    Tensor accumulator = before.clone();
+    sf::compute::add_(accumulator, transposed);
+    sf::test::check_close(accumulator, sf::compute::add(before, transposed), "add_ transposed");
+    sf::compute::scale_(accumulator, 0.5);
+    sf::test::check_close(accumulator, sf::compute::multiply_scalar(sf::compute::add(before, transposed), 0.5), "scale_");
+  }
+  Tensor transposed_destination = Tensor::zeros({4, 3}).transpose(0, 1);
+  check_error_message([&] { sf::compute::add_(transposed_destination, Tensor::zeros({3, 4})); },
+                      "add_: destination [3, 4] must be contiguous");
+  Tensor destination = Tensor::zeros({3, 4});
+  check_error_message([&] { sf::compute::add_(destination, Tensor::zeros({5})); },
+                      "add_: source [5] cannot be broadcast to destination [3, 4]");
+  check_error_message([&] { sf::compute::add_(destination, Tensor::zeros({4}, sf::DType::Float64)); },
+                      "add_: dtype mismatch: float32 [3, 4] vs float64 [4]");
+}
+
+BOOST_AUTO_TEST_CASE(dropout_mask_uses_counter_per_element) {
+  for (sf::DType dtype : sf::test::kDTypes) {
+    sf::Generator generator(1234, 10);
+    const double p = 0.25;
+    const Tensor mask = sf::compute::dropout_mask({300, 70}, generator, p, dtype);
+    BOOST_TEST(generator.offset == 10u + 21000u);
+    const std::vector<double> values = mask.to_vector();
+    std::int64_t kept = 0;
+    const double scale = static_cast<double>(dtype == sf::DType::Float32 ? static_cast<double>(static_cast<float>(1.0 / 0.75)) : 1.0 / 0.75);
+    for (std::size_t index = 0; index < values.size(); ++index) {
+      const auto words = sf::Generator(1234).block(10 + index);
+      const bool keep = sf::uniform_double(words[0], words[1]) < 1.0 - p;
+      BOOST_TEST_INFO("element " << index);
+      BOOST_REQUIRE(values[index] == (keep ? scale : 0.0));
+      kept += keep;
+    }
+    BOOST_TEST(std::fabs(static_cast<double>(kept) / 21000.0 - 0.75) < 0.02);
+  }
+  sf::Generator generator(5);
+  for (double value : sf::compute::dropout_mask({100}, generator, 0.0).to_vector()) BOOST_TEST(value == 1.0);
+  for (double value : sf::compute::dropout_mask({100}, generator, 1.0).to_vector()) BOOST_TEST(value == 0.0);
+  check_error_message([&] { (void)sf::compute::dropout_mask({2, 3}, generator, 1.5); },
+                      "dropout_mask: drop probability must be in [0, 1], got 1.5 (shape [2, 3])");
+}
+
+BOOST_AUTO_TEST_CASE(errors_name_the_op_and_shapes) {
+  check_error_message([] { (void)sf::compute::add(Tensor::zeros({32, 128}), Tensor::zeros({64, 16})); },
+                      "add: shapes cannot be broadcast: [32, 128] vs [64, 16]");
+  check_error_message([] { (void)sf::compute::binary(Binary::Less, Tensor::zeros({2}), Tensor::zeros({3})); },
+                      "less: shapes cannot be broadcast: [2] vs [3]");
+  check_error_message(
+      [] { (void)sf::compute::multiply(Tensor::zeros({2}), Tensor::zeros({2}, sf::DType::Float64)); },
+      "multiply: dtype mismatch: float32 [2] vs float64 [2]");
+  check_error_message([] { (void)sf::compute::clamp(Tensor::zeros({2}), 2.0, 1.0); },
+                      "clamp: low 2 is greater than high 1 for tensor [2]");
+  check_error_message([] { (void)sf::compute::unary(Unary::Exp, Tensor()); }, "exp: input is an undefined tensor");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
