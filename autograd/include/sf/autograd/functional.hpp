@@ -96,7 +96,7 @@ Variable cross_entropy(const Variable& logits, const std::vector<std::int64_t>& 
 // Over the last axis; weight and bias [D] may be undefined Variables.
 Variable layer_norm(const Variable& x, const Variable& weight, const Variable& bias, double eps = 1e-5);
 
-// ---- randomness (ops/dropout.cpp, ops/gumbel_softmax.cpp) -------------------------------------
+// ---- randomness (ops/dropout.cpp: dropout and gumbel_softmax) -------------------------------------
 // Inverted dropout: zero with probability p, scale the rest by 1/(1-p). Identity when !training.
 Variable dropout(const Variable& x, double probability, bool training, Generator& generator);
 // softmax((logits + g) / tau) over the last axis, g ~ Gumbel(0, 1) from `generator`.
