@@ -17,7 +17,11 @@ Variable binary_cross_entropy_with_logits(const Variable& logits, const Tensor& 
     fail("binary_cross_entropy_with_logits: logits {} and targets {} differ in shape", shape_string(logits.shape()),
          shape_string(targets.shape()));
   const Variable y(targets.dtype() == logits.dtype() ? targets : targets.to(logits.dtype()));
-  Variable losses = relu(logits) - logits * y + log(exp(-abs(logits)) + 1.0);
+  // softplus(z) = m + log(e^{-m} + e^{z - m}) with the shift m = max(z, 0) held constant: no
+  // overflow, and its gradient is σ(z) everywhere. (relu(z) + log(1 + e^{-|z|}) has the same value,
+  // but with relu'(0) = sign(0) = 0 its gradient at z = 0 came out 0 instead of 1/2.)
+  const Variable shift = relu(logits).detach();
+  Variable losses = shift + log(exp(-shift) + exp(logits - shift)) - logits * y;
   return reduce(losses, reduction);
 }
 
