@@ -11,5 +11,7 @@ namespace sf::cli {
 void add_model_commands(CLI::App& app);      // info, init, forward, flops
 void add_gradcheck_command(CLI::App& app);   // gradcheck
 void add_train_commands(CLI::App& app);      // train, eval, predict
+void add_bench_command(CLI::App& app);       // bench
+void add_tokenize_command(CLI::App& app);    // tokenize
 
 }  // namespace sf::cli

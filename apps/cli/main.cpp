@@ -10,6 +10,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   sf::cli::add_model_commands(app);
   sf::cli::add_gradcheck_command(app);
+  sf::cli::add_bench_command(app);
+  sf::cli::add_tokenize_command(app);
+  sf::cli::add_train_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -14,7 +14,9 @@
 #include "sf/nn/checkpoint.hpp"
 #include "sf/nn/lr_schedule.hpp"
 #include "sf/swarmformer/dataset.hpp"
+#include "sf/swarmformer/distributed.hpp"
 #include "sf/swarmformer/evaluation.hpp"
+#include "sf/swarmformer/gradient_reducer.hpp"
 #include "sf/swarmformer/report.hpp"
 #include "sf/swarmformer/tokenizer.hpp"
 #include "sf/swarmformer/training_data.hpp"
@@ -106,9 +108,7 @@ std::string format_duration(double seconds) {
                        : fmt::format("{:02}:{:02}", total / 60, total % 60);
 }
 
-}  // namespace
-
-TrainResult train(const TrainOptions& options, Communicator& communicator) {
+TrainResult run_training(const TrainOptions& options, Communicator& communicator) {
   const bool root = communicator.is_root();
   namespace fs = std::filesystem;
   if (options.out.empty()) fail("train: --out RUN_DIR is required");
@@ -153,6 +153,16 @@ TrainResult train(const TrainOptions& options, Communicator& communicator) {
     for (const Variable& parameter : parameters) values.push_back(parameter.data());
     communicator.broadcast(values, 0);
   }
+  // Data parallelism (MPI): gradients summed in buckets; the ranks' weights compared by checksum.
+  GradientReducer reducer(parameters, communicator,
+                          {.bucket_bytes = static_cast<std::int64_t>(training.allreduce_bucket_mb * 1024.0 * 1024.0),
+                           .overlap = training.allreduce_overlap});
+  auto check_parameters = [&](const std::string& when) {
+    if (communicator.size() == 1) return;
+    if (const std::string mismatch = parameter_mismatch(communicator, parameters, when); !mismatch.empty())
+      communicator.abort(mismatch);
+  };
+  check_parameters(options.resume ? "after loading " + last_path : "after broadcasting the initial weights");
 
   auto save_last = [&] {
     if (!root) return;
@@ -224,7 +234,10 @@ TrainResult train(const TrainOptions& options, Communicator& communicator) {
       std::vector<std::int64_t> rows(order.begin() + local_first, order.begin() + local_last);
       model.train();
       model.set_training_step(state.step);
-      std::vector<double> stats{0.0, 0.0, 0.0};  // loss sum, correct, interrupt flag
+      const Generator shared_noise = model.noise_generator();
+      if (communicator.size() > 1) model.noise_generator() = rank_noise_stream(shared_noise, communicator.rank());
+      std::vector<double> stats{0.0, 0.0, 0.0, 0.0};  // loss sum, correct, interrupt flag, noise draws
+      reducer.begin_step();
       if (!rows.empty()) {
         const Batch batch = make_batch(data.train, rows);
         const Variable logits = model.forward(batch.ids, batch.count);
@@ -232,20 +245,18 @@ TrainResult train(const TrainOptions& options, Communicator& communicator) {
         const Variable loss = cross_entropy(logits, batch.labels,
                                             {.label_smoothing = training.label_smoothing, .reduction = Reduction::Sum}) *
                               (1.0 / static_cast<double>(global_count));
-        loss.backward();
+        loss.backward(Tensor(), /*retain_graph=*/false, reducer.hook());
         stats[0] = loss.item() * static_cast<double>(global_count);
         const std::vector<std::int64_t> predictions = compute::argmax(logits.data(), -1);
         for (std::size_t index = 0; index < predictions.size(); ++index)
           stats[1] += predictions[index] == batch.labels[index] ? 1.0 : 0.0;
       }
       stats[2] = received_signal.load() != 0 ? 1.0 : 0.0;
-      std::vector<Tensor> gradients;
-      for (const Variable& parameter : parameters) {
-        if (!parameter.grad().defined()) parameter.impl()->grad = Tensor::zeros(parameter.shape(), parameter.dtype());
-        gradients.push_back(parameter.grad());
-      }
-      communicator.allreduce_sum(gradients);
+      stats[3] = static_cast<double>(model.noise_generator().offset - shared_noise.offset);
+      reducer.finish_step();
       communicator.allreduce_sum(stats);
+      if (communicator.size() > 1)
+        model.noise_generator() = Generator(shared_noise.seed, shared_noise.offset + static_cast<std::uint64_t>(stats[3]));
       const double batch_loss = stats[0] / static_cast<double>(global_count);
       const double norm = nn::clip_grad_norm(parameters, training.gradient_clip);
       if (!std::isfinite(batch_loss) || !std::isfinite(norm)) {
@@ -294,6 +305,8 @@ TrainResult train(const TrainOptions& options, Communicator& communicator) {
         window_loss = window_correct = window_count = window_seconds = 0.0;
         window_tokens = 0;
       }
+      if (training.check_parameters_every > 0 && state.step % training.check_parameters_every == 0)
+        check_parameters(fmt::format("at step {}", state.step));
       if (training.checkpoint_every_steps > 0 && state.step % training.checkpoint_every_steps == 0) save_last();
       if (stats[2] != 0.0) {
         progress.finish();
@@ -329,7 +342,11 @@ TrainResult train(const TrainOptions& options, Communicator& communicator) {
   save_last();
 
   // The test split, once, with the checkpoint chosen on validation.
-  nn::load_checkpoint(best_path, model, nullptr);
+  // Only rank 0 writes (and so can be sure to see) best.safetensors; the others get its weights.
+  if (root) nn::load_checkpoint(best_path, model, nullptr);
+  std::vector<Tensor> best_values;
+  for (const Variable& parameter : parameters) best_values.push_back(parameter.data());
+  communicator.broadcast(best_values, 0);
   result.test = evaluate(model, data.test, training.eval_batch_size, communicator, training.max_eval_examples);
   if (root) {
     const bool plotted = plot_curves(options.out);
@@ -352,6 +369,20 @@ TrainResult train(const TrainOptions& options, Communicator& communicator) {
     result.report = report;
   }
   return result;
+}
+
+}  // namespace
+
+TrainResult train(const TrainOptions& options, Communicator& communicator) {
+  if (communicator.size() == 1) return run_training(options, communicator);
+  // Under MPI an error on one rank must not leave the others waiting in a collective: it aborts
+  // the whole job, naming the rank. Checkpoint writes are atomic, so last.safetensors stays valid.
+  try {
+    return run_training(options, communicator);
+  } catch (const std::exception& error) {
+    communicator.abort(error.what());
+    throw;  // not reached: abort ends the process
+  }
 }
 
 }  // namespace sf

@@ -39,6 +39,9 @@ void TrainingConfig::validate(const std::string& source) const {
   if (early_stopping_patience < 0 || max_train_examples < 0 || max_eval_examples < 0 || max_steps < 0 ||
       checkpoint_every_steps < 0)
     fail("{}: early_stopping_patience, max_* and checkpoint_every_steps must be non-negative", source);
+  if (!(allreduce_bucket_mb >= 0.0 && allreduce_bucket_mb <= 2048.0))
+    fail("{}: allreduce_bucket_mb must be in [0, 2048], got {}", source, allreduce_bucket_mb);
+  if (check_parameters_every < 0) fail("{}: check_parameters_every must be non-negative, got {}", source, check_parameters_every);
   if (eval_batch_size <= 0 || log_every <= 0 || max_nonfinite_steps <= 0)
     fail("{}: eval_batch_size, log_every and max_nonfinite_steps must be positive", source);
 }

@@ -1,13 +1,14 @@
 // Data-parallel training over Open MPI.
 //
 // make_communicator() returns an MPI communicator when the process was started by mpirun or
-// srun (and the binary was built with MPI), else a LocalCommunicator. The MPI one averages
-// gradients with MPI_Allreduce over flat float buckets and turns any MPI error into an abort of
-// the whole job that names the failing rank.
+// srun (and the binary was built with MPI), else a LocalCommunicator. The MPI one turns any MPI
+// error into an abort of the whole job that names the failing rank. Gradients are summed over
+// flat buckets by GradientReducer (gradient_reducer.hpp); docs/distributed.md has the whole story.
 #pragma once
 
 #include <memory>
 
+#include "sf/core/random.hpp"
 #include "sf/swarmformer/communicator.hpp"
 
 namespace sf {
@@ -16,5 +17,13 @@ namespace sf {
 bool launched_by_mpi();
 // The communicator for this process; MPI is initialized on first use and finalized at exit.
 std::unique_ptr<Communicator> make_communicator();
+
+// The dropout/Gumbel noise stream rank `rank` draws its share of a training step from, when the
+// step starts from the shared stream `shared` (the one checkpoints store). Rank 0 continues
+// `shared` itself, so one process trains exactly as before; every other rank gets an independent
+// stream at the same offset, so no two ranks draw the same masks for their rows. After the step
+// every rank continues from `shared` advanced by what all ranks drew together (so no rank's
+// stream is reused, even after a step in which some rank had no rows).
+Generator rank_noise_stream(const Generator& shared, int rank);
 
 }  // namespace sf

@@ -46,6 +46,10 @@ struct TrainingConfig {
   std::int64_t checkpoint_every_steps = 0;
   std::int64_t max_nonfinite_steps = 5;
   std::int64_t max_steps = 0;
+  // Data-parallel training (MPI; ignored on one process), docs/distributed.md.
+  double allreduce_bucket_mb = 4.0;
+  bool allreduce_overlap = true;
+  std::int64_t check_parameters_every = 100;
 
   void validate(const std::string& source = "training") const;
   nlohmann::json to_json() const;
@@ -75,6 +79,12 @@ void visit_fields_training(Config& config, Visitor&& visitor) {
   visitor("max_nonfinite_steps", config.max_nonfinite_steps,
           "stop with an error after this many consecutive steps with a non-finite loss or gradient");
   visitor("max_steps", config.max_steps, "stop after this many optimizer steps in total (0: no limit)");
+  visitor("allreduce_bucket_mb", config.allreduce_bucket_mb,
+          "MPI: gradients are summed in flat buckets of this many MiB (0: one bucket per parameter)");
+  visitor("allreduce_overlap", config.allreduce_overlap,
+          "MPI: start each bucket's non-blocking allreduce during backward (false: blocking, after backward)");
+  visitor("check_parameters_every", config.check_parameters_every,
+          "MPI: compare a checksum of the parameters across ranks every N steps, stop on a mismatch (0: never)");
 }
 
 struct TrainOptions {
