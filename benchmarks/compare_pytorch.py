@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Training and inference speed of this project against PyTorch, side by side, in one go.
+
+    /usr/bin/python3 benchmarks/compare_pytorch.py [--binary build/bin/swarmformer]
+        [--presets original-small original-base] [--threads 1 2] [--steps 10] [--batch 48]
+
+For every preset and thread count it runs, each in a fresh process (so peak RSS is its own):
+  ours:    swarmformer bench --preset P --threads T --batch B --steps K --json
+  PyTorch: the same model (tests/parity/swarmformer_reference.py, written from DESIGN §5, the same
+           parameter count and so the same FLOPs), the same random ids, a training step of
+           forward + cross-entropy + backward + gradient clipping + AdamW with dropout on, and an inference forward
+           under torch.no_grad() in eval mode; torch.set_num_threads(T).
+Both report medians over K steps after 2 warm-up steps. The table gives tokens/s and the ratios
+ours / PyTorch (higher is better for speed, lower for memory).
+
+Needs Debian's python3-torch (run with /usr/bin/python3). Only the original variant has a PyTorch
+implementation here; the enhanced variant is ours only.
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def torch_worker(preset, threads, batch, steps):
+    """Runs in a child process; prints one JSON object like `swarmformer bench --json`."""
+    import torch
+    sys.path.insert(0, os.path.join(ROOT, "tests", "parity"))
+    import swarmformer_reference as reference
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    config = reference.PRESETS[preset]
+    model = reference.SwarmFormer(config)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "embed" not in n]
+    no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "embed" not in n)]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+                                  lr=1e-4)
+    generator = torch.Generator().manual_seed(3)
+    ids = torch.randint(1000, config.vocab_size, (batch, config.seq_len), generator=generator)
+    labels = torch.arange(batch) % 2
+
+    def train_step():
+        loss = torch.nn.functional.cross_entropy(model(ids), labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # as ours does
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    def infer_step():
+        with torch.no_grad():
+            model(ids)
+
+    def median_seconds(body):
+        seconds = []
+        for step in range(2 + steps):
+            started = time.perf_counter()
+            body()
+            if step >= 2:
+                seconds.append(time.perf_counter() - started)
+        return statistics.median(seconds)
+
+    model.train()
+    train_seconds = median_seconds(train_step)
+    model.eval()
+    infer_seconds = median_seconds(infer_step)
+    tokens = batch * config.seq_len
+    print(json.dumps({"preset": preset, "threads": threads, "batch": batch, "seq_len": config.seq_len,
+                      "parameters": reference.parameter_count(model),
+                      "train_tokens_per_s": tokens / train_seconds, "infer_tokens_per_s": tokens / infer_seconds,
+                      "train_ms_per_step": 1000.0 * train_seconds,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
+
+
+def run_json(command):
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--binary", default=os.path.join(ROOT, "build", "bin", "swarmformer"))
+    parser.add_argument("--presets", nargs="+", default=["original-small", "original-base"])
+    parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=48)
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON lines too")
+    parser.add_argument("--torch-worker", nargs=2, metavar=("PRESET", "THREADS"), help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.torch_worker:
+        torch_worker(arguments.torch_worker[0], int(arguments.torch_worker[1]), arguments.batch, arguments.steps)
+        return
+
+    rows = []
+    for preset in arguments.presets:
+        for threads in arguments.threads:
+            ours = run_json([arguments.binary, "bench", "--preset", preset, "--threads", str(threads),
+                             "--batch", str(arguments.batch), "--steps", str(arguments.steps), "--json"])
+            theirs = run_json([sys.executable, os.path.abspath(__file__), "--torch-worker", preset, str(threads),
+                               "--batch", str(arguments.batch), "--steps", str(arguments.steps)])
+            rows.append((preset, threads, ours, theirs))
+            if arguments.json:
+                print(json.dumps({"ours": ours, "pytorch": theirs}), flush=True)
+
+    import torch  # only for its version in the header
+    print(f"PyTorch {torch.__version__}, batch {arguments.batch}, median of {arguments.steps} steps after 2 warm-up")
+    header = ("| preset | threads | train tok/s ours | train tok/s PyTorch | train ratio | infer tok/s ours | "
+              "infer tok/s PyTorch | infer ratio | peak RSS MB ours | peak RSS MB PyTorch | RSS ratio |")
+    print(header)
+    print("|" + " --- |" * 2 + " ---: |" * 9)
+    for preset, threads, ours, theirs in rows:
+        print(f"| {preset} | {threads} | {ours['train_tokens_per_s']:,.0f} | {theirs['train_tokens_per_s']:,.0f} | "
+              f"{ours['train_tokens_per_s'] / theirs['train_tokens_per_s']:.2f} | {ours['infer_tokens_per_s']:,.0f} | "
+              f"{theirs['infer_tokens_per_s']:,.0f} | {ours['infer_tokens_per_s'] / theirs['infer_tokens_per_s']:.2f} | "
+              f"{ours['peak_rss_mb']:.0f} | {theirs['peak_rss_mb']:.0f} | {ours['peak_rss_mb'] / theirs['peak_rss_mb']:.2f} |")
+    for preset in arguments.presets:
+        by_threads = {t: (o, p) for name, t, o, p in rows if name == preset}
+        if 1 in by_threads and 2 in by_threads:
+            ours_speedup = by_threads[2][0]["train_tokens_per_s"] / by_threads[1][0]["train_tokens_per_s"]
+            torch_speedup = by_threads[2][1]["train_tokens_per_s"] / by_threads[1][1]["train_tokens_per_s"]
+            print(f"{preset}: 2-thread training speed-up ours {ours_speedup:.2f}x, PyTorch {torch_speedup:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
