@@ -2,6 +2,7 @@
 //
 //   bench_gemm [--csv] [--variant naive|blocked|packed|threaded] [--threads 1,2]
 //              [--sizes 256,512,8192x128x128] [--ops NN,NT,TN] [--repetitions 9]
+//   bench_gemm --back-to-back 60 [--threads 2] [--sizes 512]   (ours only: spread over calls in a row)
 //
 // Every case is (M, N, K, op, threads) with C[M, N] = op(A)·op(B), float32, alpha 1, beta 0;
 // op "NT" means B is stored transposed ([N, K]), "TN" that A is ([K, M]). Each side is warmed up,
@@ -9,6 +10,11 @@
 // alternate between the libraries with a pause between them, so the idle spinning of one
 // library's worker threads does not steal the cores of the other (this machine has two). The
 // median time gives GFLOP/s = 2·M·N·K / time.
+// The baseline is OpenBLAS's best kernel for this CPU: Debian's OpenBLAS 0.3.21 does not know
+// AMD Zen 4/5 and falls back to its AVX2 (Haswell) kernels, half the vector width of ours. When
+// the CPU has AVX-512 and OPENBLAS_CORETYPE is unset, bench_gemm sets it to SkylakeX (OpenBLAS's
+// AVX-512 sgemm) and starts itself again, since OpenBLAS picks its core when it is loaded.
+// Set OPENBLAS_CORETYPE yourself to compare against another core.
 // pct_peak compares ours with the fp32 FMA peak measured at the same thread count (an FMA loop
 // timed in CPU time, so it is the peak of the cores, whatever else runs on the machine).
 #include <cblas.h>
@@ -23,6 +29,7 @@
 #include <string_view>
 #include <thread>
 #include <time.h>
+#include <unistd.h>
 #include <vector>
 
 #include <xsimd/xsimd.hpp>
@@ -49,6 +56,7 @@ struct Options {
                              {8192, 128, 128}, {8192, 512, 128}, {8192, 128, 512},   {128, 128, 8192}};
   std::vector<std::string> ops = {"NN", "NT", "TN"};
   int repetitions = 9;
+  int back_to_back = 0;  // > 0: ours only, this many calls in a row, the spread of GFLOP/s
 };
 
 std::vector<std::string> split(const std::string& text, char separator) {
@@ -65,7 +73,7 @@ std::vector<std::string> split(const std::string& text, char separator) {
 [[noreturn]] void usage_error(const std::string& message) {
   std::fprintf(stderr,
                "bench_gemm: %s\nusage: bench_gemm [--csv] [--variant naive|blocked|packed|threaded] "
-               "[--threads 1,2] [--sizes 256,8192x128x128] [--ops NN,NT,TN] [--repetitions 9]\n",
+               "[--threads 1,2] [--sizes 256,8192x128x128] [--ops NN,NT,TN] [--repetitions 9] [--back-to-back CALLS]\n",
                message.c_str());
   std::exit(2);
 }
@@ -80,6 +88,8 @@ Options parse_options(int argc, char** argv) {
     };
     if (argument == "--csv") {
       options.csv = true;
+    } else if (argument == "--back-to-back") {
+      options.back_to_back = std::max(1, std::stoi(value()));
     } else if (argument == "--variant") {
       try {
         options.variant = sf::kernels::parse_gemm_variant(value().c_str());
@@ -236,9 +246,52 @@ Result run_case(const Case& shape, const std::string& op, int threads, const Opt
   return {flops / ours_seconds / 1e9, flops / openblas_seconds / 1e9, largest > 0 ? difference / largest : difference};
 }
 
+// --back-to-back: our GEMM alone, `calls` calls in a row with no pause, so worker threads stay
+// awake; prints the spread of GFLOP/s over the calls (how much of the median is wake-up latency).
+void run_back_to_back(const Case& shape, const std::string& op, int threads, const Options& options) {
+  const auto [M, N, K] = shape;
+  const Transpose transpose_a = op[0] == 'T' ? Transpose::Yes : Transpose::No;
+  const Transpose transpose_b = op[1] == 'T' ? Transpose::Yes : Transpose::No;
+  const std::int64_t lda = transpose_a == Transpose::No ? K : M, ldb = transpose_b == Transpose::No ? N : K;
+  std::vector<float> a(static_cast<std::size_t>(M * K)), b(static_cast<std::size_t>(K * N)), c(static_cast<std::size_t>(M * N));
+  fill_random(a, 1);
+  fill_random(b, 2);
+  sf::parallel::set_num_threads(threads);
+  std::vector<double> times;
+  time_calls(options.back_to_back, times, [&] {
+    sf::kernels::gemm_variant<float>(options.variant, transpose_a, transpose_b, M, N, K, 1.0f, a.data(), lda,
+                                     b.data(), ldb, 0.0f, c.data(), N);
+  });
+  std::sort(times.begin(), times.end());
+  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  const auto at = [&](double fraction) {
+    return flops / times[static_cast<std::size_t>(fraction * static_cast<double>(times.size() - 1))] / 1e9;
+  };
+  std::printf("%lld,%lld,%lld,%s,%d,%.1f,%.1f,%.1f,%.1f,%.1f\n", static_cast<long long>(M),
+              static_cast<long long>(N), static_cast<long long>(K), op.c_str(), threads, at(0.0), at(0.25),
+              at(0.5), at(0.75), at(1.0));
+}
+
 }  // namespace
 
+// Restarts the process with OPENBLAS_CORETYPE=SkylakeX when that gives OpenBLAS wider kernels
+// (see the top of this file); returns only when no restart is needed or it failed.
+void use_openblas_avx512_kernels(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
+      !__builtin_cpu_supports("avx512dq") || !__builtin_cpu_supports("avx512vl"))
+    return;
+  const std::string_view core = openblas_get_corename();  // "Haswell" or "Zen" for an AVX2 fallback
+  if (core.find("aswell") == std::string_view::npos && core.find("en") == std::string_view::npos) return;
+  setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+  execv("/proc/self/exe", argv);
+  std::fprintf(stderr, "bench_gemm: could not restart with OPENBLAS_CORETYPE=SkylakeX; using OpenBLAS core %s\n",
+               openblas_get_corename());
+}
+
 int main(int argc, char** argv) {
+  use_openblas_avx512_kernels(argv);
   const Options options = parse_options(argc, argv);
   std::FILE* info = options.csv ? stderr : stdout;  // --csv keeps stdout to the table alone
   using Blocking = sf::kernels::gemm_config::Blocking<float>;
@@ -253,6 +306,13 @@ int main(int argc, char** argv) {
     peaks.push_back(fma_peak_gflops(threads));
     std::fprintf(info, "fp32 FMA peak: %.1f GFLOP/s with %d thread(s) (%.1f per core)\n", peaks.back(), threads,
                  peaks.back() / threads);
+  }
+  if (options.back_to_back > 0) {
+    std::printf("M,N,K,op,threads,best_gflops,p25_gflops,median_gflops,p75_gflops,worst_gflops\n");
+    for (int threads : options.threads)
+      for (const Case& shape : options.sizes)
+        for (const std::string& op : options.ops) run_back_to_back(shape, op, threads, options);
+    return 0;
   }
   if (options.csv)
     std::printf("M,N,K,op,threads,ours_gflops,openblas_gflops,ratio,pct_peak\n");

@@ -42,9 +42,9 @@ set multiplot layout 1,3
 set logscale x 2
 set xlabel "sequence length L"
 set key top left
-set title "forward GFLOP per token"
-plot "< grep ^original $csv" using 2:(\$5/\$2*1000) with linespoints title "original (MFLOP/token)", \
-     "< grep ^enhanced $csv" using 2:(\$5/\$2*1000) with linespoints title "enhanced (MFLOP/token)"
+set title "forward MFLOP per token (analytic)"
+plot "< grep ^original $csv" using 2:(\$5/\$2*1000) with linespoints title "original", \
+     "< grep ^enhanced $csv" using 2:(\$5/\$2*1000) with linespoints title "enhanced"
 set title "inference, microseconds per token"
 plot "< grep ^original $csv" using 2:6 with linespoints title "original", \
      "< grep ^enhanced $csv" using 2:6 with linespoints title "enhanced"
