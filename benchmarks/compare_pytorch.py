@@ -2,19 +2,25 @@
 """Training and inference speed of this project against PyTorch, side by side, in one go.
 
     /usr/bin/python3 benchmarks/compare_pytorch.py [--binary build/bin/swarmformer]
-        [--presets original-small original-base] [--threads 1 2] [--steps 10] [--batch 48]
+        [--presets original-small original-base enhanced-small enhanced-base]
+        [--threads 1 2] [--steps 10] [--batch 48]
 
 For every preset and thread count it runs, each in a fresh process (so peak RSS is its own):
   ours:    swarmformer bench --preset P --threads T --batch B --steps K --json
-  PyTorch: the same model (tests/parity/swarmformer_reference.py, written from DESIGN §5, the same
-           parameter count and so the same FLOPs), the same random ids, a training step of
-           forward + cross-entropy + backward + gradient clipping + AdamW with dropout on, and an inference forward
-           under torch.no_grad() in eval mode; torch.set_num_threads(T).
+  PyTorch: the same model (tests/parity/swarmformer_reference.py for original-*,
+           tests/parity/swarmformer_enhanced_reference.py for enhanced-*; both written from DESIGN §5,
+           checked logit for logit against ours by the parity tests, the same parameter count and
+           so the same FLOPs), the same random ids, a training step of forward + cross-entropy +
+           backward + gradient clipping + AdamW in train mode (dropout on; for enhanced-* also the
+           Gumbel-softmax routing noise at the temperature of step 0, as `swarmformer bench`), and
+           an inference forward under torch.no_grad() in eval mode; torch.set_num_threads(T).
 Both report medians over K steps after 2 warm-up steps. The table gives tokens/s and the ratios
 ours / PyTorch (higher is better for speed, lower for memory).
 
-Needs Debian's python3-torch (run with /usr/bin/python3). Only the original variant has a PyTorch
-implementation here; the enhanced variant is ours only.
+Needs Debian's python3-torch (run with /usr/bin/python3). The default presets are the original
+variant's; name enhanced-small / enhanced-base to compare the enhanced variant. The PyTorch local
+attention is computed in blocks of max(2w, 16) queries against the keys around them (O(L·w) memory,
+like ours), not as a dense L×L matrix.
 """
 
 import argparse
@@ -30,16 +36,27 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
+def reference_models():
+    """{preset: (reference module, model class)} of the PyTorch models in tests/parity/."""
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+    sys.path.insert(0, os.path.join(ROOT, "tests", "parity"))
+    import swarmformer_enhanced_reference as enhanced
+    import swarmformer_reference as original
+
+    models = {name: (original, original.SwarmFormer) for name in original.PRESETS}
+    models.update({name: (enhanced, enhanced.EnhancedSwarmFormer) for name in enhanced.PRESETS})
+    return models
+
+
 def torch_worker(preset, threads, batch, steps):
     """Runs in a child process; prints one JSON object like `swarmformer bench --json`."""
     import torch
-    sys.path.insert(0, os.path.join(ROOT, "tests", "parity"))
-    import swarmformer_reference as reference
 
     torch.set_num_threads(threads)
     torch.manual_seed(1)
+    reference, model_class = reference_models()[preset]
     config = reference.PRESETS[preset]
-    model = reference.SwarmFormer(config)
+    model = model_class(config)  # an enhanced model's training_step stays 0: τ = gumbel_temperature_start
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "embed" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "embed" not in n)]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
@@ -95,6 +112,11 @@ def main():
     parser.add_argument("--json", action="store_true", help="print the rows as JSON lines too")
     parser.add_argument("--torch-worker", nargs=2, metavar=("PRESET", "THREADS"), help=argparse.SUPPRESS)
     arguments = parser.parse_args()
+    known = reference_models()
+    unknown = [preset for preset in arguments.presets + ([arguments.torch_worker[0]] if arguments.torch_worker else [])
+               if preset not in known]
+    if unknown:
+        parser.error(f"no PyTorch model for preset(s) {', '.join(unknown)}; the presets are {', '.join(sorted(known))}")
     if arguments.torch_worker:
         torch_worker(arguments.torch_worker[0], int(arguments.torch_worker[1]), arguments.batch, arguments.steps)
         return

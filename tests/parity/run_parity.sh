@@ -1,11 +1,21 @@
 #!/bin/sh
-# CTest entry point of the PyTorch parity test: finds a Python that can `import torch` and runs
-# test_parity.py with it; exits 77 (CTest SKIP_RETURN_CODE) when there is none.
-# Usage: run_parity.sh PATH/TO/swarmformer [test_parity.py options]
+# CTest entry point of the PyTorch parity tests: finds a Python that can `import torch` and runs a
+# parity script with it; exits 77 (CTest SKIP_RETURN_CODE) when there is none.
+# Usage: run_parity.sh [SCRIPT.py] PATH/TO/swarmformer [script options]
+#   SCRIPT.py: a script in this folder (default test_parity.py, the original variant;
+#   test_parity_enhanced.py is the enhanced variant).
 # SF_PARITY_PYTHON=/path/to/python forces the interpreter.
 here=$(cd "$(dirname "$0")" && pwd)
+script=test_parity.py
+case "${1:-}" in
+  *.py) script=$1; shift ;;
+esac
 if [ $# -lt 1 ]; then
-  echo "usage: $0 PATH/TO/swarmformer [--workdir DIR]" >&2
+  echo "usage: $0 [SCRIPT.py] PATH/TO/swarmformer [--workdir DIR]" >&2
+  exit 2
+fi
+if [ ! -f "$here/$script" ]; then
+  echo "parity: no script $here/$script (the scripts are test_parity.py and test_parity_enhanced.py)" >&2
   exit 2
 fi
 
@@ -13,7 +23,7 @@ for candidate in "${SF_PARITY_PYTHON:-}" /usr/bin/python3 python3 python; do
   [ -n "$candidate" ] || continue
   command -v "$candidate" >/dev/null 2>&1 || continue
   if "$candidate" -c "import torch" >/dev/null 2>&1; then
-    exec "$candidate" "$here/test_parity.py" "$@"
+    exec "$candidate" "$here/$script" "$@"
   fi
   if [ -n "${SF_PARITY_PYTHON:-}" ] && [ "$candidate" = "$SF_PARITY_PYTHON" ]; then
     echo "parity: SF_PARITY_PYTHON=$SF_PARITY_PYTHON cannot import torch" >&2

@@ -96,10 +96,10 @@ def compare(name, cpp, torch_logits):
         raise Mismatch(f"{name}: C++ logits shape {tuple(cpp.shape)} != PyTorch {tuple(torch_logits.shape)}")
     difference = (cpp - torch_logits).abs()
     allowed = ATOL + RTOL * torch_logits.abs()
-    bad = difference > allowed
+    bad = ~(difference <= allowed)  # written so that a NaN on either side counts as outside
     max_abs = difference.max().item()
     if bad.any():
-        excess = (difference - allowed).flatten()
+        excess = torch.nan_to_num(difference - allowed, nan=float("inf")).flatten()
         worst = int(torch.argmax(excess))
         row, column = divmod(worst, cpp.shape[1])
         raise Mismatch(f"{name}: {int(bad.sum())} of {bad.numel()} logits outside |d| <= {ATOL} + {RTOL}|ref|; "
