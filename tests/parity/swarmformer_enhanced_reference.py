@@ -464,14 +464,4 @@ def load_checkpoint(path):
     if fields.get("variant") != "enhanced":
         raise ValueError(f"{path}: variant {fields.get('variant')!r}; this reference is the enhanced model only "
                          f"(swarmformer_reference.py has the original)")
-    model = EnhancedSwarmFormer(EnhancedConfig.from_dict(fields))
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    if missing or unexpected:
-        raise ValueError(f"{path}: state_dict names differ; missing {missing}, unexpected {unexpected}")
-    for name, value in expected.items():
-        if tuple(value.shape) != tuple(tensors[name].shape):
-            raise ValueError(f"{path}: {name} has shape {tuple(tensors[name].shape)}, expected {tuple(value.shape)}")
-    model.load_state_dict({name: t.to(torch.float32) for name, t in tensors.items()}, strict=True)
-    return model.eval()
+    return original.load_strictly(EnhancedSwarmFormer(EnhancedConfig.from_dict(fields)), tensors, path)

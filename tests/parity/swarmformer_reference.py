@@ -205,7 +205,12 @@ def load_checkpoint(path):
     fields = fields.get("model", fields)
     if fields.get("variant", "original") != "original":
         raise ValueError(f"{path}: variant {fields.get('variant')!r}, this reference is the original model only")
-    model = SwarmFormer(OriginalConfig.from_dict(fields))
+    return load_strictly(SwarmFormer(OriginalConfig.from_dict(fields)), tensors, path)
+
+
+def load_strictly(model, tensors, path):
+    """Loads `tensors` (name -> tensor, from `path`) into `model` in eval mode; every name and shape
+    must match in both directions."""
     expected = model.state_dict()
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
