@@ -210,8 +210,11 @@ def check_case(binary, workdir, name, init_args, seed):
     return max(worst, check_checkpoint(binary, workdir, f"{name} stressed", stressed, seed, require_control=True))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def run_parity(label, description, cases, run_checks):
+    """The command line shared by the parity scripts: parses `binary [--workdir DIR]`, sets up
+    float32 single-threaded torch, runs run_checks(binary, workdir) -> worst |d| and prints the
+    verdict. Exit status 0 when everything agrees, 1 on a mismatch or error, 2 on bad usage."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("binary", help="path to the built swarmformer CLI")
     parser.add_argument("--workdir", help="directory for checkpoints and id files (default: a temporary one)")
     args = parser.parse_args()
@@ -223,21 +226,29 @@ def main():
     torch.set_default_dtype(torch.float32)
     torch.manual_seed(0)
     start = time.time()
-    print(f"parity: torch {torch.__version__}, tolerance |d| <= {ATOL} + {RTOL}|ref| (float32)")
+    print(f"{label}: torch {torch.__version__}, tolerance |d| <= {ATOL} + {RTOL}|ref| (float32)")
     try:
         with tempfile.TemporaryDirectory(prefix="sf_parity_") as temporary:
             workdir = args.workdir or temporary
             os.makedirs(workdir, exist_ok=True)
-            check_parameter_counts(args.binary)
-            worst = max(check_case(args.binary, workdir, *case) for case in CASES)
+            worst = run_checks(args.binary, workdir)
     except Mismatch as error:
         print(f"PARITY FAILURE: {error}", file=sys.stderr)
         return 1
     except (RuntimeError, ValueError, KeyError) as error:
         print(f"PARITY ERROR: {error}", file=sys.stderr)
         return 1
-    print(f"parity: OK, {len(CASES)} cases, max |d| = {worst:.3e}, {time.time() - start:.1f} s")
+    print(f"{label}: OK, {len(cases)} cases, max |d| = {worst:.3e}, {time.time() - start:.1f} s")
     return 0
+
+
+def run_checks(binary, workdir):
+    check_parameter_counts(binary)
+    return max(check_case(binary, workdir, *case) for case in CASES)
+
+
+def main():
+    return run_parity("parity", __doc__, CASES, run_checks)
 
 
 if __name__ == "__main__":

@@ -23,15 +23,12 @@ Usage: test_parity_enhanced.py PATH/TO/swarmformer [--workdir DIR]
 Exit 0 when everything agrees, 1 on any mismatch, 2 on a usage or setup error.
 """
 
-import argparse
 import contextlib
 import json
 import math
 import os
 import random
 import sys
-import tempfile
-import time
 
 import torch
 
@@ -267,35 +264,14 @@ def check_case(binary, workdir, name, init_args, seed):
     return max(worst, check_checkpoint(binary, workdir, f"{name} stressed", stressed, seed, require_controls=True))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("binary", help="path to the built swarmformer CLI")
-    parser.add_argument("--workdir", help="directory for checkpoints and id files (default: a temporary one)")
-    args = parser.parse_args()
-    if not (os.path.isfile(args.binary) and os.access(args.binary, os.X_OK)):
-        print(f"parity: {args.binary} is not an executable file", file=sys.stderr)
-        return 2
+def run_checks(binary, workdir):
+    check_presets(binary)
+    check_training_path()
+    return max(check_case(binary, workdir, *case) for case in CASES)
 
-    torch.set_num_threads(1)
-    torch.set_default_dtype(torch.float32)
-    torch.manual_seed(0)
-    start = time.time()
-    print(f"parity (enhanced): torch {torch.__version__}, tolerance |d| <= {base.ATOL} + {base.RTOL}|ref| (float32)")
-    try:
-        with tempfile.TemporaryDirectory(prefix="sf_parity_enhanced_") as temporary:
-            workdir = args.workdir or temporary
-            os.makedirs(workdir, exist_ok=True)
-            check_presets(args.binary)
-            check_training_path()
-            worst = max(check_case(args.binary, workdir, *case) for case in CASES)
-    except Mismatch as error:
-        print(f"PARITY FAILURE: {error}", file=sys.stderr)
-        return 1
-    except (RuntimeError, ValueError, KeyError) as error:
-        print(f"PARITY ERROR: {error}", file=sys.stderr)
-        return 1
-    print(f"parity (enhanced): OK, {len(CASES)} cases, max |d| = {worst:.3e}, {time.time() - start:.1f} s")
-    return 0
+
+def main():
+    return base.run_parity("parity (enhanced)", __doc__, CASES, run_checks)
 
 
 if __name__ == "__main__":
