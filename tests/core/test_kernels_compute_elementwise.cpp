@@ -183,29 +183,41 @@ BOOST_AUTO_TEST_CASE(add_in_place_broadcasts_and_bumps_version) {
                       "add_: dtype mismatch: float32 [3, 4] vs float64 [4]");
 }
 
-BOOST_AUTO_TEST_CASE(dropout_mask_uses_counter_per_element) {
+BOOST_AUTO_TEST_CASE(dropout_mask_uses_one_block_per_four_elements) {
   for (sf::DType dtype : sf::test::kDTypes) {
     sf::Generator generator(1234, 10);
     const double p = 0.25;
-    const Tensor mask = sf::compute::dropout_mask({300, 70}, generator, p, dtype);
-    BOOST_TEST(generator.offset == 10u + 21000u);
+    const Tensor mask = sf::compute::dropout_mask({300, 70}, generator, p, dtype);  // 21000 elements
+    BOOST_TEST(generator.offset == 10u + 5250u);
     const std::vector<double> values = mask.to_vector();
     std::int64_t kept = 0;
     const double scale = static_cast<double>(dtype == sf::DType::Float32 ? static_cast<double>(static_cast<float>(1.0 / 0.75)) : 1.0 / 0.75);
+    const std::uint64_t threshold = 3ull << 30;  // 0.75 · 2^32
     for (std::size_t index = 0; index < values.size(); ++index) {
-      const auto words = sf::Generator(1234).block(10 + index);
-      const bool keep = sf::uniform_double(words[0], words[1]) < 1.0 - p;
+      const auto words = sf::Generator(1234).block(10 + index / 4);
+      const bool keep = words[index % 4] < threshold;
       BOOST_TEST_INFO("element " << index);
       BOOST_REQUIRE(values[index] == (keep ? scale : 0.0));
       kept += keep;
     }
     BOOST_TEST(std::fabs(static_cast<double>(kept) / 21000.0 - 0.75) < 0.02);
   }
+  // An element count that is not a multiple of 4 still advances by whole blocks.
+  sf::Generator odd(7);
+  (void)sf::compute::dropout_mask({2, 3}, odd, 0.5);
+  BOOST_TEST(odd.offset == 2u);
   sf::Generator generator(5);
   for (double value : sf::compute::dropout_mask({100}, generator, 0.0).to_vector()) BOOST_TEST(value == 1.0);
   for (double value : sf::compute::dropout_mask({100}, generator, 1.0).to_vector()) BOOST_TEST(value == 0.0);
   check_error_message([&] { (void)sf::compute::dropout_mask({2, 3}, generator, 1.5); },
                       "dropout_mask: drop probability must be in [0, 1], got 1.5 (shape [2, 3])");
+}
+
+BOOST_AUTO_TEST_CASE(dropout_mask_float32_and_float64_agree) {
+  sf::Generator single(99, 3), twice(99, 3);
+  const std::vector<double> a = sf::compute::dropout_mask({1001}, single, 0.3, sf::DType::Float32).to_vector();
+  const std::vector<double> b = sf::compute::dropout_mask({1001}, twice, 0.3, sf::DType::Float64).to_vector();
+  for (std::size_t index = 0; index < a.size(); ++index) BOOST_REQUIRE((a[index] == 0.0) == (b[index] == 0.0));
 }
 
 BOOST_AUTO_TEST_CASE(errors_name_the_op_and_shapes) {

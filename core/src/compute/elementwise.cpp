@@ -2,8 +2,11 @@
 // then the strided kernels of kernels/elementwise.hpp.
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "broadcast.hpp"
 #include "sf/core/compute_elementwise.hpp"
+#include "sf/core/kernels/random_bits.hpp"
 #include "sf/core/parallel.hpp"
 
 namespace sf::compute {
@@ -189,19 +192,14 @@ Tensor dropout_mask(const Shape& shape, Generator& generator, double drop_probab
     fail("dropout_mask: drop probability must be in [0, 1], got {} (shape {})", drop_probability, shape_string(shape));
   Tensor mask = Tensor::empty(shape, dtype);
   const std::int64_t count = mask.numel();
-  const std::uint64_t first = generator.reserve(static_cast<std::uint64_t>(count));
+  // One Philox block (four 32-bit words) per four elements; see kernels/random_bits.hpp.
+  const std::uint64_t first = generator.reserve(static_cast<std::uint64_t>((count + 3) / 4));
   const double keep = 1.0 - drop_probability;
   const double scale = keep > 0.0 ? 1.0 / keep : 0.0;
+  const auto keep_threshold = static_cast<std::uint64_t>(std::llround(std::ldexp(keep, 32)));
   dispatch_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
-    T* out = mask.data<T>();
-    const T kept = static_cast<T>(scale);
-    parallel::parallel_for(0, count, parallel::grain::elementwise / 4, [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t index = begin; index < end; ++index) {
-        const auto words = generator.block(first + static_cast<std::uint64_t>(index));
-        out[index] = uniform_double(words[0], words[1]) < keep ? kept : T(0);
-      }
-    });
+    kernels::dropout_mask<T>(generator.seed, first, keep_threshold, static_cast<T>(scale), mask.data<T>(), count);
   });
   return mask;
 }

@@ -57,8 +57,9 @@ void add_(Tensor& destination, const Tensor& source, double alpha = 1.0);
 void scale_(Tensor& destination, double factor);
 
 // Inverted-dropout mask: each element is 0 with probability p and 1/(1 - p) otherwise (all 0 when
-// p = 1). Element i uses the generator's counter offset + i, so the mask does not depend on the
-// thread count; the generator advances by shape_numel(shape).
+// p = 1). Element i uses word i % 4 of the generator's block offset + i / 4 (one Philox block per four
+// elements, kernels/random_bits.hpp), so the mask does not depend on the thread count; the
+// generator advances by ceil(shape_numel(shape) / 4).
 Tensor dropout_mask(const Shape& shape, Generator& generator, double drop_probability, DType dtype = DType::Float32);
 
 }  // namespace sf::compute

@@ -1,0 +1,31 @@
+// Philox4x32-10 for runs of counters, vectorized across counters, and the dropout mask built on it.
+//
+// Block `index` of generator `seed` is philox4x32({lo(index), hi(index), 0x5F3759DF, 0},
+// {lo(seed), hi(seed)}) (sf/core/random.hpp). The vector form holds each of the four 32-bit
+// words of Batch<uint64_t>::size consecutive counters in 64-bit lanes, so the 32×32 → 64-bit
+// products Philox needs are exact lane multiplies. Integer arithmetic only: the vector and the
+// scalar form give the same bits, for any vector width and any thread count.
+#pragma once
+
+#include <cstdint>
+
+namespace sf::kernels {
+
+// words[4·i + w] = word w of block (first_counter + i), for i in [0, count).
+void philox_blocks(std::uint64_t seed, std::uint64_t first_counter, std::int64_t count, std::uint32_t* words);
+void philox_blocks_reference(std::uint64_t seed, std::uint64_t first_counter, std::int64_t count,
+                             std::uint32_t* words);
+
+// Dropout mask of `count` elements from the counters first_counter, first_counter + 1, ...:
+// element e uses word e % 4 of block (first_counter + e / 4), so one block serves four elements
+// (ceil(count / 4) counters in all), and is kept — set to `kept_value` — iff that word is below
+// keep_threshold = round(keep probability · 2^32); dropped elements are 0. The decision is an
+// integer comparison, so float32 and float64 masks of one draw agree element for element.
+template <class T>
+void dropout_mask(std::uint64_t seed, std::uint64_t first_counter, std::uint64_t keep_threshold, T kept_value,
+                  T* mask, std::int64_t count);
+template <class T>
+void dropout_mask_reference(std::uint64_t seed, std::uint64_t first_counter, std::uint64_t keep_threshold,
+                            T kept_value, T* mask, std::int64_t count);
+
+}  // namespace sf::kernels

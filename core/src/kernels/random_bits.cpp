@@ -1,0 +1,138 @@
+// Vectorized Philox4x32-10 and the dropout mask (see random_bits.hpp for the contract).
+//
+// One Philox round on counter words (c0, c1, c2, c3) with key (k0, k1):
+//   p0 = 0xD2511F53 · c0,  p1 = 0xCD9E8D57 · c2          (32 × 32 → 64 bits)
+//   (c0, c1, c2, c3) ← (hi(p1) ⊕ c1 ⊕ k0, lo(p1), hi(p0) ⊕ c3 ⊕ k1, lo(p0))
+//   (k0, k1) ← (k0 + 0x9E3779B9, k1 + 0xBB67AE85)        (mod 2^32)
+// Ten rounds make a block. Here each word is a Batch<uint64_t> whose lanes hold the values of
+// consecutive counters; as they stay below 2^32, a lane multiply is the exact 64-bit product.
+#include "sf/core/kernels/random_bits.hpp"
+
+#include <array>
+#include <cstring>
+#include <type_traits>
+
+#include "sf/core/kernels/simd.hpp"
+#include "sf/core/random.hpp"
+
+namespace sf::kernels {
+namespace {
+
+using Lanes = simd::Batch<std::uint64_t>;
+constexpr std::int64_t kLanes = simd::lanes<std::uint64_t>;
+constexpr std::uint64_t kLow32 = 0xFFFFFFFFull;
+constexpr std::uint64_t kMultiplier0 = 0xD2511F53ull, kMultiplier1 = 0xCD9E8D57ull;
+constexpr std::uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
+constexpr std::uint64_t kCounterWord2 = 0x5F3759DFull;
+
+// The four words of the blocks first, first + 1, ..., first + kLanes - 1, word-major:
+// out[w][lane].
+void philox_lanes(std::uint64_t seed, std::uint64_t first, std::uint64_t (&out)[4][kLanes]) {
+  alignas(64) std::uint64_t low[kLanes], high[kLanes];
+  for (std::int64_t lane = 0; lane < kLanes; ++lane) {
+    const std::uint64_t counter = first + static_cast<std::uint64_t>(lane);
+    low[lane] = counter & kLow32;
+    high[lane] = counter >> 32;
+  }
+  Lanes c0 = Lanes::load_aligned(low), c1 = Lanes::load_aligned(high);
+  Lanes c2(kCounterWord2), c3(std::uint64_t{0});
+  const Lanes mask(kLow32), multiplier0(kMultiplier0), multiplier1(kMultiplier1);
+  std::uint32_t key0 = static_cast<std::uint32_t>(seed), key1 = static_cast<std::uint32_t>(seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+    const Lanes product0 = multiplier0 * c0, product1 = multiplier1 * c2;
+    const Lanes next0 = (product1 >> 32) ^ c1 ^ Lanes(static_cast<std::uint64_t>(key0));
+    const Lanes next2 = (product0 >> 32) ^ c3 ^ Lanes(static_cast<std::uint64_t>(key1));
+    c1 = product1 & mask;
+    c3 = product0 & mask;
+    c0 = next0;
+    c2 = next2;
+    key0 += kWeyl0;
+    key1 += kWeyl1;
+  }
+  c0.store_aligned(out[0]);
+  c1.store_aligned(out[1]);
+  c2.store_aligned(out[2]);
+  c3.store_aligned(out[3]);
+}
+
+// Counters per parallel task: a multiple of the lane count, so tasks start on a vector boundary
+// (the bits do not depend on it either way).
+constexpr std::int64_t kCountersPerTask = 1 << 12;
+
+}  // namespace
+
+void philox_blocks(std::uint64_t seed, std::uint64_t first_counter, std::int64_t count, std::uint32_t* words) {
+  parallel::parallel_for(0, count, kCountersPerTask, [&](std::int64_t begin, std::int64_t end) {
+    alignas(64) std::uint64_t block[4][kLanes];
+    for (std::int64_t start = begin; start < end; start += kLanes) {
+      philox_lanes(seed, first_counter + static_cast<std::uint64_t>(start), block);
+      const std::int64_t valid = std::min<std::int64_t>(kLanes, end - start);
+      for (std::int64_t lane = 0; lane < valid; ++lane)
+        for (int word = 0; word < 4; ++word)
+          words[4 * (start + lane) + word] = static_cast<std::uint32_t>(block[word][lane]);
+    }
+  });
+}
+
+void philox_blocks_reference(std::uint64_t seed, std::uint64_t first_counter, std::int64_t count,
+                             std::uint32_t* words) {
+  const Generator generator(seed);
+  for (std::int64_t index = 0; index < count; ++index) {
+    const auto block = generator.block(first_counter + static_cast<std::uint64_t>(index));
+    for (int word = 0; word < 4; ++word) words[4 * index + word] = block[static_cast<std::size_t>(word)];
+  }
+}
+
+template <class T>
+void dropout_mask(std::uint64_t seed, std::uint64_t first_counter, std::uint64_t keep_threshold, T kept_value,
+                  T* mask, std::int64_t count) {
+  // The keep decision is made on whole vectors and yields the bit pattern of kept_value or of 0
+  // (a branch per element would be mispredicted half the time: the decisions are random).
+  using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  static_assert(sizeof(Bits) == sizeof(T));
+  Bits kept_bits;
+  std::memcpy(&kept_bits, &kept_value, sizeof(T));
+  const std::int64_t counters = (count + 3) / 4;
+  parallel::parallel_for(0, counters, kCountersPerTask, [&](std::int64_t begin, std::int64_t end) {
+    alignas(64) std::uint64_t block[4][kLanes];
+    const Lanes threshold(keep_threshold), kept(static_cast<std::uint64_t>(kept_bits)), dropped(std::uint64_t{0});
+    for (std::int64_t start = begin; start < end; start += kLanes) {
+      philox_lanes(seed, first_counter + static_cast<std::uint64_t>(start), block);
+      for (int word = 0; word < 4; ++word) {
+        const Lanes words = Lanes::load_aligned(block[word]);
+        xsimd::select(words < threshold, kept, dropped).store_aligned(block[word]);
+      }
+      const std::int64_t valid = std::min<std::int64_t>(kLanes, end - start);
+      T* out = mask + 4 * start;
+      auto put = [&](std::int64_t element, std::uint64_t lane_bits) {
+        const auto bits = static_cast<Bits>(lane_bits);
+        std::memcpy(out + element, &bits, sizeof(T));
+      };
+      if (valid == kLanes && 4 * (start + kLanes) <= count) {
+        for (std::int64_t lane = 0; lane < kLanes; ++lane)
+          for (int word = 0; word < 4; ++word) put(4 * lane + word, block[word][lane]);
+        continue;
+      }
+      for (std::int64_t element = 0; element < 4 * valid && 4 * start + element < count; ++element)
+        put(element, block[element % 4][element / 4]);
+    }
+  });
+}
+
+template <class T>
+void dropout_mask_reference(std::uint64_t seed, std::uint64_t first_counter, std::uint64_t keep_threshold,
+                            T kept_value, T* mask, std::int64_t count) {
+  const Generator generator(seed);
+  for (std::int64_t element = 0; element < count; ++element) {
+    const auto block = generator.block(first_counter + static_cast<std::uint64_t>(element / 4));
+    mask[element] = block[static_cast<std::size_t>(element % 4)] < keep_threshold ? kept_value : T(0);
+  }
+}
+
+template void dropout_mask<float>(std::uint64_t, std::uint64_t, std::uint64_t, float, float*, std::int64_t);
+template void dropout_mask<double>(std::uint64_t, std::uint64_t, std::uint64_t, double, double*, std::int64_t);
+template void dropout_mask_reference<float>(std::uint64_t, std::uint64_t, std::uint64_t, float, float*, std::int64_t);
+template void dropout_mask_reference<double>(std::uint64_t, std::uint64_t, std::uint64_t, double, double*,
+                                             std::int64_t);
+
+}  // namespace sf::kernels
