@@ -12,119 +12,20 @@
 //   ds_ij = p_ij (dp_ij - Σ_j' p_ij' dp_ij')
 //   dq_i  = scale Σ_j ds_ij k_j,   dk_j += scale ds_ij q_i,   dβ[h, j - i + w] += ds_ij
 // Shapes: q, k, v, o [B, H, L, Dh]; key_keep [B, L]; the band of p is saved as [B, H, L, 2w+1].
-// Work is split over the B·H (batch, head) pairs, each written by one task, so the result is
-// bit-identical for any thread count; dβ is reduced over the batch in a fixed order.
+// The kernels (core/src/kernels/local_attention.cpp) split the work over the B·H (batch, head)
+// pairs, each computed by one task, so the result is bit-identical for any thread count; dβ is
+// reduced over the batch here in a fixed order.
 #include <cmath>
 #include <limits>
 
 #include "sf/autograd/functional_local_attention.hpp"
 #include "sf/autograd/node.hpp"
-#include "sf/core/parallel.hpp"
+#include "sf/core/kernels/local_attention.hpp"
 
 namespace sf {
 namespace {
 
-struct BandGeometry {
-  std::int64_t batch = 0, heads = 0, length = 0, head_dimension = 0, window = 0;
-  std::int64_t band() const { return 2 * window + 1; }
-};
-
-template <class T>
-void local_attention_forward(const BandGeometry& g, const T* q, const T* k, const T* v, const T* bias,
-                             const T* key_keep, double scale, T* probabilities, T* output) {
-  const std::int64_t L = g.length, Dh = g.head_dimension, W = g.window, band = g.band();
-  parallel::parallel_for(0, g.batch * g.heads, 1, [&](std::int64_t first, std::int64_t last) {
-    std::vector<double> scores(static_cast<std::size_t>(band));
-    for (std::int64_t pair = first; pair < last; ++pair) {
-      const std::int64_t b = pair / g.heads, h = pair % g.heads;
-      const T* qh = q + pair * L * Dh;
-      const T* kh = k + pair * L * Dh;
-      const T* vh = v + pair * L * Dh;
-      T* ph = probabilities + pair * L * band;
-      T* oh = output + pair * L * Dh;
-      for (std::int64_t i = 0; i < L; ++i) {
-        double maximum = -std::numeric_limits<double>::infinity();
-        for (std::int64_t offset = 0; offset < band; ++offset) {
-          const std::int64_t j = i + offset - W;
-          double score = -std::numeric_limits<double>::infinity();
-          if (j >= 0 && j < L && (!key_keep || key_keep[b * L + j] != T(0))) {
-            double dot = 0.0;
-            for (std::int64_t d = 0; d < Dh; ++d) dot += static_cast<double>(qh[i * Dh + d]) * kh[j * Dh + d];
-            score = scale * dot + (bias ? static_cast<double>(bias[h * band + offset]) : 0.0);
-          }
-          scores[static_cast<std::size_t>(offset)] = score;
-          maximum = std::max(maximum, score);
-        }
-        double total = 0.0;
-        for (double& score : scores) {
-          score = std::isinf(maximum) ? 0.0 : std::exp(score - maximum);
-          total += score;
-        }
-        T* out = oh + i * Dh;
-        for (std::int64_t d = 0; d < Dh; ++d) out[d] = T(0);
-        for (std::int64_t offset = 0; offset < band; ++offset) {
-          const double p = total > 0.0 ? scores[static_cast<std::size_t>(offset)] / total : 0.0;
-          ph[i * band + offset] = static_cast<T>(p);
-          const std::int64_t j = i + offset - W;
-          if (p == 0.0) continue;
-          for (std::int64_t d = 0; d < Dh; ++d) out[d] += static_cast<T>(p) * vh[j * Dh + d];
-        }
-      }
-    }
-  });
-}
-
-template <class T>
-void local_attention_backward(const BandGeometry& g, const T* q, const T* k, const T* v, const T* probabilities,
-                              const T* grad_output, double scale, T* grad_q, T* grad_k, T* grad_v,
-                              T* grad_bias_per_pair) {
-  const std::int64_t L = g.length, Dh = g.head_dimension, W = g.window, band = g.band();
-  parallel::parallel_for(0, g.batch * g.heads, 1, [&](std::int64_t first, std::int64_t last) {
-    std::vector<double> grad_scores(static_cast<std::size_t>(band));
-    for (std::int64_t pair = first; pair < last; ++pair) {
-      const T* qh = q + pair * L * Dh;
-      const T* kh = k + pair * L * Dh;
-      const T* vh = v + pair * L * Dh;
-      const T* ph = probabilities + pair * L * band;
-      const T* gh = grad_output + pair * L * Dh;
-      T* dq = grad_q + pair * L * Dh;
-      T* dk = grad_k + pair * L * Dh;
-      T* dv = grad_v + pair * L * Dh;
-      T* dbias = grad_bias_per_pair + pair * band;
-      for (std::int64_t index = 0; index < L * Dh; ++index) dq[index] = dk[index] = dv[index] = T(0);
-      for (std::int64_t offset = 0; offset < band; ++offset) dbias[offset] = T(0);
-      for (std::int64_t i = 0; i < L; ++i) {
-        const T* gi = gh + i * Dh;
-        double weighted = 0.0;  // Σ_j p_ij dp_ij
-        for (std::int64_t offset = 0; offset < band; ++offset) {
-          const double p = ph[i * band + offset];
-          double dp = 0.0;
-          if (p != 0.0) {
-            const std::int64_t j = i + offset - W;
-            for (std::int64_t d = 0; d < Dh; ++d) {
-              dp += static_cast<double>(gi[d]) * vh[j * Dh + d];
-              dv[j * Dh + d] += static_cast<T>(p) * gi[d];
-            }
-          }
-          grad_scores[static_cast<std::size_t>(offset)] = dp;
-          weighted += p * dp;
-        }
-        for (std::int64_t offset = 0; offset < band; ++offset) {
-          const double p = ph[i * band + offset];
-          if (p == 0.0) continue;
-          const double ds = p * (grad_scores[static_cast<std::size_t>(offset)] - weighted);
-          const std::int64_t j = i + offset - W;
-          dbias[offset] += static_cast<T>(ds);
-          const T scaled = static_cast<T>(scale * ds);
-          for (std::int64_t d = 0; d < Dh; ++d) {
-            dq[i * Dh + d] += scaled * kh[j * Dh + d];
-            dk[j * Dh + d] += scaled * qh[i * Dh + d];
-          }
-        }
-      }
-    }
-  });
-}
+using BandGeometry = kernels::LocalAttentionShape;
 
 struct LocalAttentionBackward : Node {
   SavedTensor query, key, value, probabilities;
@@ -144,8 +45,9 @@ struct LocalAttentionBackward : Node {
     Tensor bias_parts = Tensor::empty({geometry.batch, geometry.heads, geometry.band()}, q.dtype());
     dispatch_dtype(q.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      local_attention_backward<T>(geometry, q.data<T>(), k.data<T>(), v.data<T>(), p.data<T>(), g.data<T>(), scale,
-                                  grad_q.data<T>(), grad_k.data<T>(), grad_v.data<T>(), bias_parts.data<T>());
+      kernels::local_attention_backward<T>(geometry, q.data<T>(), k.data<T>(), v.data<T>(), p.data<T>(), g.data<T>(),
+                                           static_cast<T>(scale), grad_q.data<T>(), grad_k.data<T>(), grad_v.data<T>(),
+                                           bias_parts.data<T>());
     });
     std::vector<Tensor> result{grad_q, grad_k, grad_v};
     if (has_bias) {
@@ -196,9 +98,9 @@ Variable local_attention(const Variable& q, const Variable& k, const Variable& v
   Tensor output = Tensor::empty(q.shape(), dtype);
   dispatch_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
-    local_attention_forward<T>(geometry, query.data<T>(), key.data<T>(), value.data<T>(),
-                               has_bias ? bias.data<T>() : nullptr, keep.defined() ? keep.data<T>() : nullptr, scale,
-                               probabilities.data<T>(), output.data<T>());
+    kernels::local_attention_forward<T>(geometry, query.data<T>(), key.data<T>(), value.data<T>(),
+                                        has_bias ? bias.data<T>() : nullptr, keep.defined() ? keep.data<T>() : nullptr,
+                                        static_cast<T>(scale), probabilities.data<T>(), output.data<T>());
   });
   if (probabilities_out) *probabilities_out = probabilities;
   std::vector<Variable> inputs{q, k, v};

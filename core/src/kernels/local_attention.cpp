@@ -1,0 +1,310 @@
+// Local (banded) attention kernels (contract in local_attention.hpp).
+//
+// Fast forward, for each (batch, head) pair and each query row i:
+//   scores   s[o] = scale · q_i · k_{i+o-w} + β[o]   vectorized over the band o: the keys are
+//            first copied transposed, kᵀ[d][c] = k[c - w][d] (zero outside the sequence), so
+//            s[o0 … o0+lanes) = Σ_d q_i[d] · kᵀ[d][i+o0 … i+o0+lanes) is one FMA per d and vector;
+//   mask     lanes past the band, keys outside the sequence and padding keys get -inf;
+//   softmax  over the band lanes (one horizontal max and sum per row);
+//   output   o_i = Σ_o p[o] v_{i+o-w}, vectorized over the Dh features.
+// Backward per row: dp[o] = g_i · v_{i+o-w} the same way over a transposed copy of v; then
+// ds = p ∘ (dp - Σ p∘dp), dβ += ds, and dq_i, dk_j, dv_j as FMAs over the features.
+#include "sf/core/kernels/local_attention.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "sf/core/kernels/simd.hpp"
+
+namespace sf::kernels {
+namespace {
+
+using simd::Batch;
+
+// Bands wider than this many vectors (129+ floats, 65+ doubles) use the reference kernel.
+constexpr std::int64_t kMaxBandBatches = 8;
+
+template <class T>
+struct BandLayout {
+  std::int64_t band, batches, padded_band, columns;
+  explicit BandLayout(const LocalAttentionShape& shape)
+      : band(shape.band()),
+        batches((shape.band() + simd::lanes<T> - 1) / simd::lanes<T>),
+        padded_band(batches * simd::lanes<T>),
+        columns(shape.length + batches * simd::lanes<T>) {}
+};
+
+// transposed[d · columns + j + w] = rows[j · Dh + d] for j in [0, L); every other column is 0.
+template <class T>
+void transpose_rows(const T* rows, const LocalAttentionShape& shape, std::int64_t columns, T* transposed) {
+  const std::int64_t L = shape.length, Dh = shape.head_dimension, W = shape.window;
+  std::fill(transposed, transposed + Dh * columns, T(0));
+  for (std::int64_t j = 0; j < L; ++j)
+    for (std::int64_t d = 0; d < Dh; ++d) transposed[d * columns + j + W] = rows[j * Dh + d];
+}
+
+// row[0 … Dh) += factor · source[0 … Dh), vectorized over the features.
+template <class T>
+inline void add_scaled_row(T* row, T factor, const T* source, std::int64_t Dh) {
+  const Batch<T> scaled(factor);
+  simd::for_each_batch<T>(0, Dh, [&](std::int64_t d, std::int64_t valid) {
+    simd::store<T>(xsimd::fma(scaled, simd::load<T>(source + d, valid), simd::load<T>(row + d, valid)), row + d, valid);
+  });
+}
+
+}  // namespace
+
+template <class T>
+void local_attention_forward(const LocalAttentionShape& shape, const T* q, const T* k, const T* v, const T* bias,
+                             const T* key_keep, T scale, T* probabilities, T* output) {
+  const BandLayout<T> layout(shape);
+  if (layout.batches > kMaxBandBatches) {
+    local_attention_forward_reference(shape, q, k, v, bias, key_keep, scale, probabilities, output);
+    return;
+  }
+  const std::int64_t L = shape.length, Dh = shape.head_dimension, W = shape.window, lanes = simd::lanes<T>;
+  constexpr T minus_infinity = -std::numeric_limits<T>::infinity();
+  parallel::parallel_for(0, shape.pairs(), 1, [&](std::int64_t first, std::int64_t last) {
+    std::vector<T> keys_transposed(static_cast<std::size_t>(Dh * layout.columns));
+    std::vector<T> visible(static_cast<std::size_t>(layout.columns));
+    alignas(64) T row_bias[kMaxBandBatches * simd::lanes<T>];
+    alignas(64) T row_probabilities[kMaxBandBatches * simd::lanes<T>];
+    for (std::int64_t pair = first; pair < last; ++pair) {
+      const std::int64_t b = pair / shape.heads, h = pair % shape.heads;
+      const T* qh = q + pair * L * Dh;
+      const T* vh = v + pair * L * Dh;
+      T* ph = probabilities + pair * L * layout.band;
+      T* oh = output + pair * L * Dh;
+      transpose_rows(k + pair * L * Dh, shape, layout.columns, keys_transposed.data());
+      for (std::int64_t column = 0; column < layout.columns; ++column) {
+        const std::int64_t j = column - W;
+        visible[static_cast<std::size_t>(column)] =
+            (j >= 0 && j < L && (!key_keep || key_keep[b * L + j] != T(0))) ? T(1) : T(0);
+      }
+      for (std::int64_t o = 0; o < layout.padded_band; ++o)
+        row_bias[o] = o >= layout.band ? minus_infinity : bias ? bias[h * layout.band + o] : T(0);
+
+      for (std::int64_t i = 0; i < L; ++i) {
+        Batch<T> scores[kMaxBandBatches];
+        for (std::int64_t t = 0; t < layout.batches; ++t) scores[t] = Batch<T>(T(0));
+        const T* key_column = keys_transposed.data() + i;
+        for (std::int64_t d = 0; d < Dh; ++d) {
+          const Batch<T> query(qh[i * Dh + d]);
+          const T* keys = key_column + d * layout.columns;
+          for (std::int64_t t = 0; t < layout.batches; ++t)
+            scores[t] = xsimd::fma(query, Batch<T>::load_unaligned(keys + t * lanes), scores[t]);
+        }
+        Batch<T> maximum(minus_infinity);
+        for (std::int64_t t = 0; t < layout.batches; ++t) {
+          const Batch<T> score = xsimd::fma(scores[t], Batch<T>(scale), Batch<T>::load_aligned(row_bias + t * lanes));
+          const auto seen = Batch<T>::load_unaligned(visible.data() + i + t * lanes) != Batch<T>(T(0));
+          scores[t] = xsimd::select(seen, score, Batch<T>(minus_infinity));
+          maximum = xsimd::max(maximum, scores[t]);
+        }
+        const T row_maximum = simd::horizontal_max(maximum);
+        T* out = oh + i * Dh;
+        if (row_maximum == minus_infinity) {  // no visible key: zeros
+          std::fill(ph + i * layout.band, ph + (i + 1) * layout.band, T(0));
+          std::fill(out, out + Dh, T(0));
+          continue;
+        }
+        Batch<T> total(T(0));
+        for (std::int64_t t = 0; t < layout.batches; ++t) {
+          scores[t] = xsimd::exp(scores[t] - Batch<T>(row_maximum));
+          total += scores[t];
+        }
+        const Batch<T> inverse(T(1) / simd::horizontal_sum(total));
+        for (std::int64_t t = 0; t < layout.batches; ++t) (scores[t] * inverse).store_aligned(row_probabilities + t * lanes);
+        std::copy(row_probabilities, row_probabilities + layout.band, ph + i * layout.band);
+
+        std::fill(out, out + Dh, T(0));
+        for (std::int64_t o = 0; o < layout.band; ++o)
+          if (row_probabilities[o] != T(0)) add_scaled_row(out, row_probabilities[o], vh + (i + o - W) * Dh, Dh);
+      }
+    }
+  });
+}
+
+template <class T>
+void local_attention_backward(const LocalAttentionShape& shape, const T* q, const T* k, const T* v,
+                              const T* probabilities, const T* grad_output, T scale, T* grad_q, T* grad_k, T* grad_v,
+                              T* grad_bias_per_pair) {
+  const BandLayout<T> layout(shape);
+  if (layout.batches > kMaxBandBatches) {
+    local_attention_backward_reference(shape, q, k, v, probabilities, grad_output, scale, grad_q, grad_k, grad_v,
+                                       grad_bias_per_pair);
+    return;
+  }
+  const std::int64_t L = shape.length, Dh = shape.head_dimension, W = shape.window, lanes = simd::lanes<T>;
+  parallel::parallel_for(0, shape.pairs(), 1, [&](std::int64_t first, std::int64_t last) {
+    std::vector<T> values_transposed(static_cast<std::size_t>(Dh * layout.columns));
+    alignas(64) T row_probabilities[kMaxBandBatches * simd::lanes<T>] = {};
+    alignas(64) T row_grad_scores[kMaxBandBatches * simd::lanes<T>];
+    for (std::int64_t pair = first; pair < last; ++pair) {
+      const T* qh = q + pair * L * Dh;
+      const T* kh = k + pair * L * Dh;
+      const T* vh = v + pair * L * Dh;
+      const T* ph = probabilities + pair * L * layout.band;
+      const T* gh = grad_output + pair * L * Dh;
+      T* dq = grad_q + pair * L * Dh;
+      T* dk = grad_k + pair * L * Dh;
+      T* dv = grad_v + pair * L * Dh;
+      std::fill(dq, dq + L * Dh, T(0));
+      std::fill(dk, dk + L * Dh, T(0));
+      std::fill(dv, dv + L * Dh, T(0));
+      transpose_rows(vh, shape, layout.columns, values_transposed.data());
+      Batch<T> grad_bias[kMaxBandBatches];
+      for (std::int64_t t = 0; t < layout.batches; ++t) grad_bias[t] = Batch<T>(T(0));
+
+      for (std::int64_t i = 0; i < L; ++i) {
+        const T* gi = gh + i * Dh;
+        std::copy(ph + i * layout.band, ph + (i + 1) * layout.band, row_probabilities);
+        Batch<T> grad_scores[kMaxBandBatches];
+        for (std::int64_t t = 0; t < layout.batches; ++t) grad_scores[t] = Batch<T>(T(0));
+        const T* value_column = values_transposed.data() + i;
+        for (std::int64_t d = 0; d < Dh; ++d) {
+          const Batch<T> gradient(gi[d]);
+          const T* values = value_column + d * layout.columns;
+          for (std::int64_t t = 0; t < layout.batches; ++t)
+            grad_scores[t] = xsimd::fma(gradient, Batch<T>::load_unaligned(values + t * lanes), grad_scores[t]);
+        }
+        Batch<T> weighted(T(0));  // Σ_o p[o] dp[o]
+        for (std::int64_t t = 0; t < layout.batches; ++t)
+          weighted = xsimd::fma(Batch<T>::load_aligned(row_probabilities + t * lanes), grad_scores[t], weighted);
+        const Batch<T> row_weighted(simd::horizontal_sum(weighted));
+        for (std::int64_t t = 0; t < layout.batches; ++t) {
+          const Batch<T> ds = Batch<T>::load_aligned(row_probabilities + t * lanes) * (grad_scores[t] - row_weighted);
+          grad_bias[t] += ds;
+          ds.store_aligned(row_grad_scores + t * lanes);
+        }
+        for (std::int64_t o = 0; o < layout.band; ++o) {
+          const T p = row_probabilities[o];
+          if (p == T(0)) continue;
+          const std::int64_t j = i + o - W;
+          const T scaled = scale * row_grad_scores[o];
+          add_scaled_row(dq + i * Dh, scaled, kh + j * Dh, Dh);
+          add_scaled_row(dk + j * Dh, scaled, qh + i * Dh, Dh);
+          add_scaled_row(dv + j * Dh, p, gi, Dh);
+        }
+      }
+      alignas(64) T bias_row[kMaxBandBatches * simd::lanes<T>];
+      for (std::int64_t t = 0; t < layout.batches; ++t) grad_bias[t].store_aligned(bias_row + t * lanes);
+      std::copy(bias_row, bias_row + layout.band, grad_bias_per_pair + pair * layout.band);
+    }
+  });
+}
+
+// ---- references: naive scalar loops, double accumulators -------------------------------------
+
+template <class T>
+void local_attention_forward_reference(const LocalAttentionShape& shape, const T* q, const T* k, const T* v,
+                                       const T* bias, const T* key_keep, T scale, T* probabilities, T* output) {
+  const std::int64_t L = shape.length, Dh = shape.head_dimension, W = shape.window, band = shape.band();
+  std::vector<double> scores(static_cast<std::size_t>(band));
+  for (std::int64_t pair = 0; pair < shape.pairs(); ++pair) {
+    const std::int64_t b = pair / shape.heads, h = pair % shape.heads;
+    const T* qh = q + pair * L * Dh;
+    const T* kh = k + pair * L * Dh;
+    const T* vh = v + pair * L * Dh;
+    T* ph = probabilities + pair * L * band;
+    T* oh = output + pair * L * Dh;
+    for (std::int64_t i = 0; i < L; ++i) {
+      double maximum = -std::numeric_limits<double>::infinity();
+      for (std::int64_t o = 0; o < band; ++o) {
+        const std::int64_t j = i + o - W;
+        double score = -std::numeric_limits<double>::infinity();
+        if (j >= 0 && j < L && (!key_keep || key_keep[b * L + j] != T(0))) {
+          double dot = 0.0;
+          for (std::int64_t d = 0; d < Dh; ++d) dot += static_cast<double>(qh[i * Dh + d]) * kh[j * Dh + d];
+          score = static_cast<double>(scale) * dot + (bias ? static_cast<double>(bias[h * band + o]) : 0.0);
+        }
+        scores[static_cast<std::size_t>(o)] = score;
+        maximum = std::max(maximum, score);
+      }
+      double total = 0.0;
+      for (double& score : scores) {
+        score = std::isinf(maximum) ? 0.0 : std::exp(score - maximum);
+        total += score;
+      }
+      for (std::int64_t d = 0; d < Dh; ++d) {
+        double sum = 0.0;
+        for (std::int64_t o = 0; o < band; ++o) {
+          const double p = total > 0.0 ? scores[static_cast<std::size_t>(o)] / total : 0.0;
+          if (p != 0.0) sum += p * vh[(i + o - W) * Dh + d];
+        }
+        oh[i * Dh + d] = static_cast<T>(sum);
+      }
+      for (std::int64_t o = 0; o < band; ++o)
+        ph[i * band + o] = static_cast<T>(total > 0.0 ? scores[static_cast<std::size_t>(o)] / total : 0.0);
+    }
+  }
+}
+
+template <class T>
+void local_attention_backward_reference(const LocalAttentionShape& shape, const T* q, const T* k, const T* v,
+                                        const T* probabilities, const T* grad_output, T scale, T* grad_q, T* grad_k,
+                                        T* grad_v, T* grad_bias_per_pair) {
+  const std::int64_t L = shape.length, Dh = shape.head_dimension, W = shape.window, band = shape.band();
+  std::vector<double> grad_scores(static_cast<std::size_t>(band));
+  std::vector<double> dq(static_cast<std::size_t>(L * Dh)), dk(dq.size()), dv(dq.size()), dbias(grad_scores.size());
+  for (std::int64_t pair = 0; pair < shape.pairs(); ++pair) {
+    const T* qh = q + pair * L * Dh;
+    const T* kh = k + pair * L * Dh;
+    const T* vh = v + pair * L * Dh;
+    const T* ph = probabilities + pair * L * band;
+    const T* gh = grad_output + pair * L * Dh;
+    std::fill(dq.begin(), dq.end(), 0.0);
+    std::fill(dk.begin(), dk.end(), 0.0);
+    std::fill(dv.begin(), dv.end(), 0.0);
+    std::fill(dbias.begin(), dbias.end(), 0.0);
+    for (std::int64_t i = 0; i < L; ++i) {
+      double weighted = 0.0;
+      for (std::int64_t o = 0; o < band; ++o) {
+        const double p = ph[i * band + o];
+        double dp = 0.0;
+        if (p != 0.0)
+          for (std::int64_t d = 0; d < Dh; ++d) {
+            const std::int64_t j = i + o - W;
+            dp += static_cast<double>(gh[i * Dh + d]) * vh[j * Dh + d];
+            dv[static_cast<std::size_t>(j * Dh + d)] += p * gh[i * Dh + d];
+          }
+        grad_scores[static_cast<std::size_t>(o)] = dp;
+        weighted += p * dp;
+      }
+      for (std::int64_t o = 0; o < band; ++o) {
+        const double p = ph[i * band + o];
+        if (p == 0.0) continue;
+        const double ds = p * (grad_scores[static_cast<std::size_t>(o)] - weighted);
+        const std::int64_t j = i + o - W;
+        dbias[static_cast<std::size_t>(o)] += ds;
+        for (std::int64_t d = 0; d < Dh; ++d) {
+          dq[static_cast<std::size_t>(i * Dh + d)] += static_cast<double>(scale) * ds * kh[j * Dh + d];
+          dk[static_cast<std::size_t>(j * Dh + d)] += static_cast<double>(scale) * ds * qh[i * Dh + d];
+        }
+      }
+    }
+    for (std::int64_t index = 0; index < L * Dh; ++index) {
+      grad_q[pair * L * Dh + index] = static_cast<T>(dq[static_cast<std::size_t>(index)]);
+      grad_k[pair * L * Dh + index] = static_cast<T>(dk[static_cast<std::size_t>(index)]);
+      grad_v[pair * L * Dh + index] = static_cast<T>(dv[static_cast<std::size_t>(index)]);
+    }
+    for (std::int64_t o = 0; o < band; ++o) grad_bias_per_pair[pair * band + o] = static_cast<T>(dbias[static_cast<std::size_t>(o)]);
+  }
+}
+
+#define SF_INSTANTIATE_LOCAL_ATTENTION(T)                                                                              \
+  template void local_attention_forward<T>(const LocalAttentionShape&, const T*, const T*, const T*, const T*,       \
+                                           const T*, T, T*, T*);                                                       \
+  template void local_attention_forward_reference<T>(const LocalAttentionShape&, const T*, const T*, const T*,       \
+                                                     const T*, const T*, T, T*, T*);                                   \
+  template void local_attention_backward<T>(const LocalAttentionShape&, const T*, const T*, const T*, const T*,      \
+                                            const T*, T, T*, T*, T*, T*);                                              \
+  template void local_attention_backward_reference<T>(const LocalAttentionShape&, const T*, const T*, const T*,      \
+                                                      const T*, const T*, T, T*, T*, T*, T*);
+SF_INSTANTIATE_LOCAL_ATTENTION(float)
+SF_INSTANTIATE_LOCAL_ATTENTION(double)
+#undef SF_INSTANTIATE_LOCAL_ATTENTION
+
+}  // namespace sf::kernels
