@@ -3,13 +3,16 @@
 #include <cmath>
 #include <numbers>
 
+#include "philox_constants.hpp"
 #include "sf/core/parallel.hpp"
 
 namespace sf {
 namespace {
 
-constexpr std::uint32_t kMultiplier0 = 0xD2511F53u, kMultiplier1 = 0xCD9E8D57u;
-constexpr std::uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
+using philox::kMultiplier0;
+using philox::kMultiplier1;
+using philox::kWeyl0;
+using philox::kWeyl1;
 
 inline void multiply_high_low(std::uint32_t a, std::uint32_t b, std::uint32_t& high, std::uint32_t& low) {
   const std::uint64_t product = static_cast<std::uint64_t>(a) * b;
@@ -50,7 +53,7 @@ std::array<std::uint32_t, 4> philox4x32(std::array<std::uint32_t, 4> counter, st
 }
 
 std::array<std::uint32_t, 4> Generator::block(std::uint64_t index) const {
-  return philox4x32({static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(index >> 32), 0x5F3759DFu, 0u},
+  return philox4x32({static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(index >> 32), philox::kCounterWord2, 0u},
                     {static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)});
 }
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "../philox_constants.hpp"
 #include "sf/core/kernels/simd.hpp"
 #include "sf/core/random.hpp"
 
@@ -21,9 +22,8 @@ namespace {
 using Lanes = simd::Batch<std::uint64_t>;
 constexpr std::int64_t kLanes = simd::lanes<std::uint64_t>;
 constexpr std::uint64_t kLow32 = 0xFFFFFFFFull;
-constexpr std::uint64_t kMultiplier0 = 0xD2511F53ull, kMultiplier1 = 0xCD9E8D57ull;
-constexpr std::uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
-constexpr std::uint64_t kCounterWord2 = 0x5F3759DFull;
+using philox::kWeyl0;
+using philox::kWeyl1;
 
 // The four words of the blocks first, first + 1, ..., first + kLanes - 1, word-major:
 // out[w][lane].
@@ -35,8 +35,9 @@ void philox_lanes(std::uint64_t seed, std::uint64_t first, std::uint64_t (&out)[
     high[lane] = counter >> 32;
   }
   Lanes c0 = Lanes::load_aligned(low), c1 = Lanes::load_aligned(high);
-  Lanes c2(kCounterWord2), c3(std::uint64_t{0});
-  const Lanes mask(kLow32), multiplier0(kMultiplier0), multiplier1(kMultiplier1);
+  Lanes c2(std::uint64_t{philox::kCounterWord2}), c3(std::uint64_t{0});
+  const Lanes mask(kLow32), multiplier0(std::uint64_t{philox::kMultiplier0}),
+      multiplier1(std::uint64_t{philox::kMultiplier1});
   std::uint32_t key0 = static_cast<std::uint32_t>(seed), key1 = static_cast<std::uint32_t>(seed >> 32);
   for (int round = 0; round < 10; ++round) {
     const Lanes product0 = multiplier0 * c0, product1 = multiplier1 * c2;
