@@ -1,7 +1,8 @@
 // The MR × NR micro-kernel of the GEMM (internal to core/src/kernels).
 //
 //   C tile [rows, NR] = alpha · Σ_k a(:, k) · b(k, :)  +  beta · C tile        (rows ≤ MR)
-//     a: A micro-panel, element (i, k) at a[k · a_step + i]   (a_step = MR when packed)
+//     a: A micro-panel, element (i, k) at a[k · a_step + i]   (a_step = MR when packed), or,
+//        with rows_a, A read in place: element (i, k) at a[i · a_step + k]   (a_step = lda)
 //     b: B micro-panel, element (k, j) at b[k · b_step + j]   (b_step = NR when packed)
 //     c: C tile,        element (i, j) at c[i · ldc + j]
 //
@@ -29,7 +30,7 @@ using Blocking = gemm_config::Blocking<T>;
 // How far ahead (in k steps) the kernel prefetches the A and B micro-panels.
 inline constexpr std::int64_t prefetch_distance = 8;
 
-template <class T, int rows>
+template <class T, int rows, bool rows_a>
 void micro_kernel(std::int64_t kc, const T* a, std::int64_t a_step, const T* b, std::int64_t b_step, T alpha,
                   T beta, T* c, std::int64_t ldc) {
   using Batch = xsimd::batch<T>;
@@ -46,16 +47,16 @@ void micro_kernel(std::int64_t kc, const T* a, std::int64_t a_step, const T* b, 
 #pragma GCC unroll 4
   for (std::int64_t k = 0; k < kc; ++k) {
     __builtin_prefetch(b + prefetch_distance * b_step);
-    __builtin_prefetch(a + prefetch_distance * a_step);
+    if constexpr (!rows_a) __builtin_prefetch(a + prefetch_distance * a_step);
     const Batch b_left = Batch::load_unaligned(b);
     const Batch b_right = Batch::load_unaligned(b + lanes);
 #pragma GCC unroll 16
     for (int row = 0; row < rows; ++row) {
-      const Batch a_value(a[row]);
+      const Batch a_value(rows_a ? a[row * a_step] : a[row]);
       left[row] = xsimd::fma(a_value, b_left, left[row]);
       right[row] = xsimd::fma(a_value, b_right, right[row]);
     }
-    a += a_step;
+    a += rows_a ? 1 : a_step;
     b += b_step;
   }
   const Batch alpha_vector(alpha);
@@ -82,23 +83,23 @@ using MicroKernel = void (*)(std::int64_t, const T*, std::int64_t, const T*, std
 
 // kernels[rows - 1] = micro_kernel<T, rows>: the bottom edge of C (rows < MR) runs a kernel
 // with fewer accumulators instead of multiplying the zero padding of the packed A block.
-template <class T, std::size_t... row_indices>
+template <class T, bool rows_a, std::size_t... row_indices>
 constexpr std::array<MicroKernel<T>, sizeof...(row_indices)> make_kernel_table(
     std::index_sequence<row_indices...>) {
-  return {&micro_kernel<T, static_cast<int>(row_indices) + 1>...};
+  return {&micro_kernel<T, static_cast<int>(row_indices) + 1, rows_a>...};
 }
-template <class T>
+template <class T, bool rows_a>
 inline constexpr auto kernel_table =
-    make_kernel_table<T>(std::make_index_sequence<static_cast<std::size_t>(Blocking<T>::MR)>());
+    make_kernel_table<T, rows_a>(std::make_index_sequence<static_cast<std::size_t>(Blocking<T>::MR)>());
 
 // One tile of C with rows ≤ MR and columns ≤ NR. A tile narrower than NR (the right edge of C)
 // goes through a small NR-wide buffer so the kernel always writes full vectors; the B
 // micro-panel is zero-padded to NR columns by the packing.
-template <class T>
+template <class T, bool rows_a = false>
 inline void compute_tile(std::int64_t rows, std::int64_t columns, std::int64_t kc, const T* a, std::int64_t a_step,
                          const T* b, std::int64_t b_step, T alpha, T beta, T* c, std::int64_t ldc) {
   constexpr std::int64_t NR = Blocking<T>::NR;
-  const MicroKernel<T> kernel = kernel_table<T>[static_cast<std::size_t>(rows - 1)];
+  const MicroKernel<T> kernel = kernel_table<T, rows_a>[static_cast<std::size_t>(rows - 1)];
   if (columns == NR) {
     kernel(kc, a, a_step, b, b_step, alpha, beta, c, ldc);
     return;
