@@ -178,4 +178,24 @@ void matmul_into(Tensor& out, const Tensor& a, const Tensor& b, bool transpose_a
   out.bump_version();
 }
 
+Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
+  check_same_dtype(input, weight, "linear");
+  check_same_dtype(input, bias, "linear");
+  if (input.dim() != 2 || weight.dim() != 2 || bias.dim() != 1 || input.size(1) != weight.size(1) ||
+      bias.size(0) != weight.size(0))
+    fail("linear: expected input [M, K], weight [N, K] and bias [N], got {}, {} and {}", shape_string(input.shape()),
+         shape_string(weight.shape()), shape_string(bias.shape()));
+  const std::int64_t M = input.size(0), N = weight.size(0), K = input.size(1);
+  Tensor out = Tensor::empty({M, N}, input.dtype());
+  const MatrixOperand a = prepare_operand(input, false);
+  const MatrixOperand b = prepare_operand(weight, true);
+  const Tensor bias_values = bias.contiguous();
+  dispatch_dtype(input.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::gemm_with_bias<T>(a.transpose, b.transpose, M, N, K, T(1), a.tensor.data<T>(), a.ld,
+                               b.tensor.data<T>(), b.ld, bias_values.data<T>(), out.data<T>(), N);
+  });
+  return out;
+}
+
 }  // namespace sf::compute

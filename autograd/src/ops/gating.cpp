@@ -211,9 +211,13 @@ Variable linear_concat(const Variable& x, const Variable& u, const Variable& wei
   const bool has_bias = bias.defined();
   const std::int64_t first_width = x.size(-1);
   const Tensor rows_x = x.data().reshape({-1, first_width}), rows_u = u.data().reshape({-1, u.size(-1)});
-  Tensor output = Tensor::empty({rows_x.size(0), w.size(0)}, x.dtype());
-  if (has_bias) output.copy_from(bias.data());
-  compute::matmul_into(output, rows_x, w.slice(1, 0, first_width), false, true, 1.0, has_bias ? 1.0 : 0.0);
+  Tensor output;
+  if (has_bias) {
+    output = compute::linear(rows_x, w.slice(1, 0, first_width), bias.data());
+  } else {
+    output = Tensor::empty({rows_x.size(0), w.size(0)}, x.dtype());
+    compute::matmul_into(output, rows_x, w.slice(1, 0, first_width), false, true, 1.0, 0.0);
+  }
   compute::matmul_into(output, rows_u, w.slice(1, first_width, w.size(1)), false, true, 1.0, 1.0);
   Shape output_shape = x.shape();
   output_shape.back() = w.size(0);

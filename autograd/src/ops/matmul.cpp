@@ -89,11 +89,11 @@ Variable linear(const Variable& x, const Variable& weight, const Variable& bias)
   Shape output_shape = x.shape();
   output_shape.back() = w.size(0);
   const Tensor rows = x.data().reshape({-1, x.size(-1)});
-  Tensor output = Tensor::empty({rows.size(0), w.size(0)}, x.dtype());
+  Tensor output;
   if (has_bias) {
-    output.copy_from(bias.data());
-    compute::matmul_into(output, rows, w, false, true, 1.0, 1.0);
+    output = compute::linear(rows, w, bias.data());
   } else {
+    output = Tensor::empty({rows.size(0), w.size(0)}, x.dtype());
     compute::matmul_into(output, rows, w, false, true, 1.0, 0.0);
   }
   output = output.view(output_shape);

@@ -113,6 +113,34 @@ void gemm(Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int
               0);
 }
 
+// The packed paths add the bias in the micro-kernel's epilogue, fma(alpha, sum, bias), which is
+// bit for bit what writing the bias into C first and running gemm with beta = 1 gives
+// (fma(alpha, sum, 1 · c)); the paths without that epilogue (tiny problems, K = 0) do exactly
+// that. The choice depends on the shape alone, as in gemm.
+template <class T>
+void gemm_with_bias(Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N, std::int64_t K,
+                    T alpha, const T* A, std::int64_t lda, const T* B, std::int64_t ldb, const T* bias, T* C,
+                    std::int64_t ldc) {
+  check_arguments("gemm_with_bias", transpose_a, transpose_b, M, N, K, lda, ldb, ldc);
+  SF_CHECK(bias != nullptr || M == 0 || N == 0, "gemm_with_bias: the bias of C [{}, {}] is null", M, N);
+  if (M == 0 || N == 0) return;
+  const std::int64_t work = M * N * K;
+  if (K == 0 || alpha == T(0) || work <= gemm_config::small_work) {
+    for (std::int64_t row = 0; row < M; ++row)
+      std::copy(bias, bias + N, C + row * ldc);
+    run_gemm<T>(GemmVariant::Threaded, transpose_a, transpose_b, 1, M, N, K, alpha, A, lda, 0, B, ldb, 0, T(1), C,
+                ldc, 0);
+    return;
+  }
+  const Operand<T> a = gemm_detail::make_operand(A, lda, transpose_a);
+  const Operand<T> b = gemm_detail::make_operand(B, ldb, transpose_b);
+  const std::int64_t threads = work < gemm_config::parallel_min_work ? 1 : parallel::num_threads();
+  if (threads == 1)
+    gemm_detail::gemm_packed<T>(M, N, K, alpha, a, b, T(0), C, ldc, bias);
+  else
+    gemm_detail::gemm_parallel<T>(M, N, K, alpha, a, b, T(0), C, ldc, threads, bias);
+}
+
 template <class T>
 void gemm_batched_strided(Transpose transpose_a, Transpose transpose_b, std::int64_t batch, std::int64_t M,
                           std::int64_t N, std::int64_t K, T alpha, const T* A, std::int64_t lda,
@@ -166,6 +194,8 @@ const char* gemm_variant_name(GemmVariant variant) {
 #define SF_GEMM_INSTANTIATE(T)                                                                                   \
   template void gemm<T>(Transpose, Transpose, std::int64_t, std::int64_t, std::int64_t, T, const T*,             \
                         std::int64_t, const T*, std::int64_t, T, T*, std::int64_t);                              \
+  template void gemm_with_bias<T>(Transpose, Transpose, std::int64_t, std::int64_t, std::int64_t, T, const T*,   \
+                                  std::int64_t, const T*, std::int64_t, const T*, T*, std::int64_t);             \
   template void gemm_batched_strided<T>(Transpose, Transpose, std::int64_t, std::int64_t, std::int64_t,          \
                                         std::int64_t, T, const T*, std::int64_t, std::int64_t, const T*,         \
                                         std::int64_t, std::int64_t, T, T*, std::int64_t, std::int64_t);          \

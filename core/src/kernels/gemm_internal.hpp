@@ -89,8 +89,10 @@ void gemm_blocked(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, Opera
                   std::int64_t ldc);
 template <class T>
 void gemm_packed(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, Operand<T> a, Operand<T> b, T beta, T* C,
-                 std::int64_t ldc);
+                 std::int64_t ldc, const T* bias = nullptr);
 
+// The packed paths take an optional bias row (N values; beta must then be 0): the first K
+// slice's epilogue writes alpha · sum + bias[j] instead of reading C (gemm_with_bias).
 // The pieces of gemm_packed that gemm_parallel reuses (gemm_packed.cpp):
 // packs op(B)[kc, nc] (starting at b) into NR-wide slivers;
 template <class T>
@@ -99,12 +101,12 @@ void pack_b_slice(Operand<T> b, std::int64_t nc, std::int64_t kc, T* b_packed);
 // MC-row blocks into this thread's scratch and runs the micro-kernel over every tile.
 template <class T>
 void multiply_slice(std::int64_t M, std::int64_t nc, std::int64_t kc, T alpha, Operand<T> a, const T* b_packed,
-                    T beta, T* C, std::int64_t ldc);
+                    T beta, T* C, std::int64_t ldc, const T* bias = nullptr);
 
 // The packed GEMM spread over `threads` threads in many small tasks (gemm_parallel.cpp);
 // bit-identical to gemm_packed.
 template <class T>
 void gemm_parallel(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, Operand<T> a, Operand<T> b, T beta,
-                   T* C, std::int64_t ldc, std::int64_t threads);
+                   T* C, std::int64_t ldc, std::int64_t threads, const T* bias = nullptr);
 
 }  // namespace sf::kernels::gemm_detail

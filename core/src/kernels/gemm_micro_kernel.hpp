@@ -1,6 +1,7 @@
 // The MR × NR micro-kernel of the GEMM (internal to core/src/kernels).
 //
 //   C tile [rows, NR] = alpha · Σ_k a(:, k) · b(k, :)  +  beta · C tile        (rows ≤ MR)
+//   or, given a bias row (beta must then be 0):  alpha · Σ_k a(:, k) · b(k, :)  +  bias
 //     a: A micro-panel, element (i, k) at a[k · a_step + i]   (a_step = MR when packed), or,
 //        with rows_a, A read in place: element (i, k) at a[i · a_step + k]   (a_step = lda)
 //     b: B micro-panel, element (k, j) at b[k · b_step + j]   (b_step = NR when packed)
@@ -32,7 +33,7 @@ inline constexpr std::int64_t prefetch_distance = 8;
 
 template <class T, int rows, bool rows_a>
 void micro_kernel(std::int64_t kc, const T* a, std::int64_t a_step, const T* b, std::int64_t b_step, T alpha,
-                  T beta, T* c, std::int64_t ldc) {
+                  T beta, T* c, std::int64_t ldc, const T* bias) {
   using Batch = xsimd::batch<T>;
   constexpr std::int64_t lanes = Blocking<T>::lanes;
   static_assert(Blocking<T>::NR == 2 * lanes, "the micro-kernel holds NR as two vectors");
@@ -60,7 +61,14 @@ void micro_kernel(std::int64_t kc, const T* a, std::int64_t a_step, const T* b, 
     b += b_step;
   }
   const Batch alpha_vector(alpha);
-  if (beta == T(0)) {
+  if (bias != nullptr) {  // beta == 0 (gemm_with_bias): alpha · sum + bias, C not read
+    const Batch bias_left = Batch::load_unaligned(bias), bias_right = Batch::load_unaligned(bias + lanes);
+#pragma GCC unroll 16
+    for (int row = 0; row < rows; ++row) {
+      xsimd::fma(alpha_vector, left[row], bias_left).store_unaligned(c + row * ldc);
+      xsimd::fma(alpha_vector, right[row], bias_right).store_unaligned(c + row * ldc + lanes);
+    }
+  } else if (beta == T(0)) {
 #pragma GCC unroll 16
     for (int row = 0; row < rows; ++row) {
       (alpha_vector * left[row]).store_unaligned(c + row * ldc);
@@ -79,7 +87,8 @@ void micro_kernel(std::int64_t kc, const T* a, std::int64_t a_step, const T* b, 
 }
 
 template <class T>
-using MicroKernel = void (*)(std::int64_t, const T*, std::int64_t, const T*, std::int64_t, T, T, T*, std::int64_t);
+using MicroKernel = void (*)(std::int64_t, const T*, std::int64_t, const T*, std::int64_t, T, T, T*, std::int64_t,
+                             const T*);
 
 // kernels[rows - 1] = micro_kernel<T, rows>: the bottom edge of C (rows < MR) runs a kernel
 // with fewer accumulators instead of multiplying the zero padding of the packed A block.
@@ -97,12 +106,18 @@ inline constexpr auto kernel_table =
 // micro-panel is zero-padded to NR columns by the packing.
 template <class T, bool rows_a = false>
 inline void compute_tile(std::int64_t rows, std::int64_t columns, std::int64_t kc, const T* a, std::int64_t a_step,
-                         const T* b, std::int64_t b_step, T alpha, T beta, T* c, std::int64_t ldc) {
+                         const T* b, std::int64_t b_step, T alpha, T beta, T* c, std::int64_t ldc,
+                         const T* bias) {
   constexpr std::int64_t NR = Blocking<T>::NR;
   const MicroKernel<T> kernel = kernel_table<T, rows_a>[static_cast<std::size_t>(rows - 1)];
   if (columns == NR) {
-    kernel(kc, a, a_step, b, b_step, alpha, beta, c, ldc);
+    kernel(kc, a, a_step, b, b_step, alpha, beta, c, ldc, bias);
     return;
+  }
+  alignas(64) T bias_padded[NR] = {};
+  if (bias != nullptr) {
+    std::memcpy(bias_padded, bias, static_cast<std::size_t>(columns) * sizeof(T));
+    bias = bias_padded;
   }
   alignas(64) T tile[Blocking<T>::MR * NR];
   if (beta != T(0)) {
@@ -110,7 +125,7 @@ inline void compute_tile(std::int64_t rows, std::int64_t columns, std::int64_t k
     for (std::int64_t row = 0; row < rows; ++row)
       std::memcpy(tile + row * NR, c + row * ldc, static_cast<std::size_t>(columns) * sizeof(T));
   }
-  kernel(kc, a, a_step, b, b_step, alpha, beta, tile, NR);
+  kernel(kc, a, a_step, b, b_step, alpha, beta, tile, NR, bias);
   for (std::int64_t row = 0; row < rows; ++row)
     std::memcpy(c + row * ldc, tile + row * NR, static_cast<std::size_t>(columns) * sizeof(T));
 }

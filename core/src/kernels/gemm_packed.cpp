@@ -45,7 +45,7 @@ bool read_a_in_place(Operand<T> a) {
 
 template <class T>
 void multiply_slice(std::int64_t M, std::int64_t nc, std::int64_t kc, T alpha, Operand<T> a, const T* b_packed,
-                    T beta, T* C, std::int64_t ldc) {
+                    T beta, T* C, std::int64_t ldc, const T* bias) {
   constexpr std::int64_t MR = Blocking<T>::MR, NR = Blocking<T>::NR, MC = Blocking<T>::MC;
   if (read_a_in_place<T>(a)) {
     for (std::int64_t ic = 0; ic < M; ic += MC) {
@@ -55,7 +55,7 @@ void multiply_slice(std::int64_t M, std::int64_t nc, std::int64_t kc, T alpha, O
         for (std::int64_t ir = 0; ir < mc; ir += MR) {
           const std::int64_t rows = std::min(MR, mc - ir);
           compute_tile<T, true>(rows, columns, kc, a.data + (ic + ir) * a.row_stride, a.row_stride, b_packed + jr * kc,
-                                NR, alpha, beta, C + (ic + ir) * ldc + jr, ldc);
+                                NR, alpha, beta, C + (ic + ir) * ldc + jr, ldc, bias ? bias + jr : nullptr);
         }
       }
     }
@@ -71,7 +71,7 @@ void multiply_slice(std::int64_t M, std::int64_t nc, std::int64_t kc, T alpha, O
       for (std::int64_t ir = 0; ir < mc; ir += MR) {
         const std::int64_t rows = std::min(MR, mc - ir);
         compute_tile<T>(rows, columns, kc, a_packed + ir * kc, MR, b_packed + jr * kc, NR, alpha, beta,
-                        C + (ic + ir) * ldc + jr, ldc);
+                        C + (ic + ir) * ldc + jr, ldc, bias ? bias + jr : nullptr);
       }
     }
   }
@@ -85,7 +85,7 @@ void pack_b_slice(Operand<T> b, std::int64_t nc, std::int64_t kc, T* b_packed) {
 
 template <class T>
 void gemm_packed(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, Operand<T> a, Operand<T> b, T beta, T* C,
-                 std::int64_t ldc) {
+                 std::int64_t ldc, const T* bias) {
   constexpr std::int64_t NR = Blocking<T>::NR, KC = Blocking<T>::KC, NC = Blocking<T>::NC;
   T* b_packed = scratch_b().get<T>(std::min(K, KC) * gemm_config::round_up(std::min(N, NC), NR));
   for (std::int64_t jc = 0; jc < N; jc += NC) {
@@ -93,17 +93,18 @@ void gemm_packed(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, Operan
     for (std::int64_t pc = 0; pc < K; pc += KC) {
       const std::int64_t kc = std::min(KC, K - pc);
       pack_b_slice(b.shifted(pc, jc), nc, kc, b_packed);
-      multiply_slice(M, nc, kc, alpha, a.shifted(0, pc), b_packed, pc == 0 ? beta : T(1), C + jc, ldc);
+      multiply_slice(M, nc, kc, alpha, a.shifted(0, pc), b_packed, pc == 0 ? beta : T(1), C + jc, ldc,
+                     pc == 0 && bias ? bias + jc : nullptr);
     }
   }
 }
 
 #define SF_GEMM_PACKED_INSTANTIATE(T)                                                                        \
   template void multiply_slice<T>(std::int64_t, std::int64_t, std::int64_t, T, Operand<T>, const T*, T, T*,  \
-                                  std::int64_t);                                                             \
+                                  std::int64_t, const T*);                                                   \
   template void pack_b_slice<T>(Operand<T>, std::int64_t, std::int64_t, T*);                                 \
   template void gemm_packed<T>(std::int64_t, std::int64_t, std::int64_t, T, Operand<T>, Operand<T>, T, T*,   \
-                               std::int64_t);
+                               std::int64_t, const T*);
 SF_GEMM_PACKED_INSTANTIATE(float)
 SF_GEMM_PACKED_INSTANTIATE(double)
 #undef SF_GEMM_PACKED_INSTANTIATE

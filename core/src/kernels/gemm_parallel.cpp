@@ -66,7 +66,7 @@ SharedBufferLease::~SharedBufferLease() {
 
 template <class T>
 void gemm_parallel(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, Operand<T> a, Operand<T> b, T beta,
-                   T* C, std::int64_t ldc, std::int64_t threads) {
+                   T* C, std::int64_t ldc, std::int64_t threads, const T* bias) {
   using Blocking = gemm_config::Blocking<T>;
   constexpr std::int64_t MR = Blocking::MR, NR = Blocking::NR, KC = Blocking::KC, NC = Blocking::NC;
   const std::int64_t row_units = ceil_div(M, MR), column_units = ceil_div(N, NR);
@@ -79,7 +79,7 @@ void gemm_parallel(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, Oper
                              for (std::int64_t band = first; band < last; ++band) {
                                const std::int64_t begin = band * band_columns;
                                gemm_packed<T>(M, std::min(band_columns, N - begin), K, alpha, a, b.shifted(0, begin),
-                                              beta, C + begin, ldc);
+                                              beta, C + begin, ldc, bias ? bias + begin : nullptr);
                              }
                            });
     return;
@@ -118,7 +118,8 @@ void gemm_parallel(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, Oper
           for (std::int64_t slice = 0; slice < slices; ++slice) {
             const std::int64_t pc = chunk_begin + slice * KC, kc = std::min(KC, K - pc);
             multiply_slice<T>(rows, nc, kc, alpha, a.shifted(row_begin, pc), panel + slice * slice_size,
-                              pc == 0 ? beta : T(1), C + row_begin * ldc + jc, ldc);
+                              pc == 0 ? beta : T(1), C + row_begin * ldc + jc, ldc,
+                              pc == 0 && bias ? bias + jc : nullptr);
           }
         }
       });
@@ -127,8 +128,9 @@ void gemm_parallel(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, Oper
 }
 
 template void gemm_parallel<float>(std::int64_t, std::int64_t, std::int64_t, float, Operand<float>, Operand<float>,
-                                   float, float*, std::int64_t, std::int64_t);
+                                   float, float*, std::int64_t, std::int64_t, const float*);
 template void gemm_parallel<double>(std::int64_t, std::int64_t, std::int64_t, double, Operand<double>,
-                                    Operand<double>, double, double*, std::int64_t, std::int64_t);
+                                    Operand<double>, double, double*, std::int64_t, std::int64_t,
+                                    const double*);
 
 }  // namespace sf::kernels::gemm_detail

@@ -26,4 +26,9 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool t
 void matmul_into(Tensor& out, const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b,
                  double alpha = 1, double beta = 0);
 
+// A linear layer's forward on rows: input [M, K] · weightᵀ ([N, K]) + bias [N] -> [M, N],
+// the bias added inside the GEMM (kernels::gemm_with_bias) rather than copied into the output
+// first. Same bits as copying the bias into the output and matmul_into(..., beta = 1).
+Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias);
+
 }  // namespace sf::compute

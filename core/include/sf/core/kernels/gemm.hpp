@@ -30,6 +30,15 @@ template <class T>
 void gemm(Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N, std::int64_t K, T alpha,
           const T* A, std::int64_t lda, const T* B, std::int64_t ldb, T beta, T* C, std::int64_t ldc);
 
+// C = alpha · op(A) · op(B) + bias, the bias row (N values) added to every row of C; C's old
+// content is ignored. The bias is added in the micro-kernel's last step instead of being
+// written into C first: one pass less over C (a linear layer's output). Same bits as copying
+// the bias into C and calling gemm with beta = 1.
+template <class T>
+void gemm_with_bias(Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N, std::int64_t K,
+                    T alpha, const T* A, std::int64_t lda, const T* B, std::int64_t ldb, const T* bias, T* C,
+                    std::int64_t ldc);
+
 // `batch` independent GEMMs; operand i starts at A + i·stride_a (B, C likewise). A stride of 0
 // broadcasts that operand to every batch entry (not allowed for C when batch > 1). Many entries
 // run one task each; a few large ones run one after the other, each split over the threads.
