@@ -19,6 +19,7 @@ struct Case {
 const std::vector<Case> kCases = {
     {{2, 2, 9, 4, 0}, false, false},  {{1, 1, 1, 3, 2}, true, false},   {{2, 3, 17, 8, 2}, true, true},
     {{2, 4, 40, 32, 8}, true, true},  {{1, 2, 33, 5, 7}, false, true},  {{3, 1, 50, 17, 12}, true, true},
+    {{1, 2, 90, 6, 40}, true, true},    // band 81: 6 float vectors, one row at a time (no row blocks)
     {{1, 1, 300, 16, 70}, true, true},  // band 141: wider than 8 vectors, takes the reference path
 };
 

@@ -16,7 +16,13 @@
 #include <limits>
 #include <vector>
 
+#include "gemm_packing.hpp"  // transpose_in_registers
 #include "sf/core/kernels/simd.hpp"
+
+// GCC 12 flags the _mm512_undefined_pd() that the float64 AVX-512 permute and reduce intrinsics
+// start from as maybe-uninitialized once they are inlined here: a false positive.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 namespace sf::kernels {
 namespace {
@@ -25,6 +31,8 @@ using simd::Batch;
 
 // Bands wider than this many vectors (129+ floats, 65+ doubles) use the reference kernel.
 constexpr std::int64_t kMaxBandBatches = 8;
+// Query rows per block of the blocked forward.
+constexpr int kRowBlock = 4;
 
 template <class T>
 struct BandLayout {
@@ -37,11 +45,29 @@ struct BandLayout {
 };
 
 // transposed[d · columns + j + w] = rows[j · Dh + d] for j in [0, L); every other column is 0.
+// Blocks of lanes × lanes go through an in-register transpose (the GEMM's packing has one)
+// when Dh is a multiple of the vector width; the rest element by element.
 template <class T>
 void transpose_rows(const T* rows, const LocalAttentionShape& shape, std::int64_t columns, T* transposed) {
   const std::int64_t L = shape.length, Dh = shape.head_dimension, W = shape.window;
-  std::fill(transposed, transposed + Dh * columns, T(0));
-  for (std::int64_t j = 0; j < L; ++j)
+  constexpr std::int64_t lanes = simd::lanes<T>;
+  for (std::int64_t d = 0; d < Dh; ++d) {  // the padding columns
+    std::fill(transposed + d * columns, transposed + d * columns + W, T(0));
+    std::fill(transposed + d * columns + W + L, transposed + (d + 1) * columns, T(0));
+  }
+  std::int64_t j = 0;
+  if (Dh % lanes == 0) {
+    for (; j + lanes <= L; j += lanes)
+      for (std::int64_t d0 = 0; d0 < Dh; d0 += lanes) {
+        Batch<T> block[lanes];
+#pragma GCC unroll 16
+        for (std::int64_t r = 0; r < lanes; ++r) block[r] = Batch<T>::load_unaligned(rows + (j + r) * Dh + d0);
+        gemm_detail::transpose_in_registers<T>(block);
+#pragma GCC unroll 16
+        for (std::int64_t r = 0; r < lanes; ++r) block[r].store_unaligned(transposed + (d0 + r) * columns + j + W);
+      }
+  }
+  for (; j < L; ++j)
     for (std::int64_t d = 0; d < Dh; ++d) transposed[d * columns + j + W] = rows[j * Dh + d];
 }
 
@@ -54,6 +80,145 @@ inline void add_scaled_row(T* row, T factor, const T* source, std::int64_t Dh) {
   });
 }
 
+// What the forward kernel of one (batch, head) pair reads and writes, for the row functions.
+template <class T>
+struct RowContext {
+  const BandLayout<T>& layout;
+  const T* q;                // [L, Dh]
+  const T* v;                // [L, Dh]
+  const T* keys_transposed;  // [Dh, columns]
+  const T* visible;          // [columns]: 1 where key column - w exists and is not padding
+  const T* row_bias;         // [padded_band]: β, then -inf past the band
+  T* probabilities;          // [L, band]
+  T* output;                 // [L, Dh]
+  std::int64_t Dh, W;
+  T scale;
+};
+
+// Masked, scaled scores -> softmax probabilities in place; false when no key is visible.
+template <class T, int batches>
+inline bool band_softmax(const RowContext<T>& c, std::int64_t i, Batch<T>* scores) {
+  constexpr T minus_infinity = -std::numeric_limits<T>::infinity();
+  constexpr std::int64_t lanes = simd::lanes<T>;
+  Batch<T> maximum(minus_infinity);
+  for (int t = 0; t < batches; ++t) {
+    const Batch<T> score = xsimd::fma(scores[t], Batch<T>(c.scale), Batch<T>::load_aligned(c.row_bias + t * lanes));
+    const auto seen = Batch<T>::load_unaligned(c.visible + i + t * lanes) != Batch<T>(T(0));
+    scores[t] = xsimd::select(seen, score, Batch<T>(minus_infinity));
+    maximum = xsimd::max(maximum, scores[t]);
+  }
+  const T row_maximum = simd::horizontal_max(maximum);
+  if (row_maximum == minus_infinity) return false;
+  Batch<T> total(T(0));
+  for (int t = 0; t < batches; ++t) {
+    scores[t] = xsimd::exp(scores[t] - Batch<T>(row_maximum));
+    total += scores[t];
+  }
+  const Batch<T> inverse(T(1) / simd::horizontal_sum(total));
+  for (int t = 0; t < batches; ++t) scores[t] = scores[t] * inverse;
+  return true;
+}
+
+// One query row at a time (the rows after the last full block, and bands over 4 vectors).
+template <class T>
+void forward_row(const RowContext<T>& c, std::int64_t i, T* row_probabilities) {
+  const std::int64_t lanes = simd::lanes<T>, batches = c.layout.batches, band = c.layout.band, Dh = c.Dh;
+  Batch<T> scores[kMaxBandBatches];
+  for (std::int64_t t = 0; t < batches; ++t) scores[t] = Batch<T>(T(0));
+  const T* key_column = c.keys_transposed + i;
+  for (std::int64_t d = 0; d < Dh; ++d) {
+    const Batch<T> query(c.q[i * Dh + d]);
+    const T* keys = key_column + d * c.layout.columns;
+    for (std::int64_t t = 0; t < batches; ++t)
+      scores[t] = xsimd::fma(query, Batch<T>::load_unaligned(keys + t * lanes), scores[t]);
+  }
+  bool any_visible = false;
+  switch (batches) {  // the softmax with the band's vector count known at compile time
+#define SF_BAND_CASE(count) \
+  case count: any_visible = band_softmax<T, count>(c, i, scores); break;
+    SF_BAND_CASE(1) SF_BAND_CASE(2) SF_BAND_CASE(3) SF_BAND_CASE(4)
+    SF_BAND_CASE(5) SF_BAND_CASE(6) SF_BAND_CASE(7) SF_BAND_CASE(8)
+#undef SF_BAND_CASE
+  }
+  T* out = c.output + i * Dh;
+  if (!any_visible) {  // no visible key: zeros
+    std::fill(c.probabilities + i * band, c.probabilities + (i + 1) * band, T(0));
+    std::fill(out, out + Dh, T(0));
+    return;
+  }
+  for (std::int64_t t = 0; t < batches; ++t) scores[t].store_aligned(row_probabilities + t * lanes);
+  std::copy(row_probabilities, row_probabilities + band, c.probabilities + i * band);
+  std::fill(out, out + Dh, T(0));
+  for (std::int64_t o = 0; o < band; ++o)
+    if (row_probabilities[o] != T(0)) add_scaled_row(out, row_probabilities[o], c.v + (i + o - c.W) * Dh, Dh);
+}
+
+// kRowBlock query rows at a time, the band's vector count a template parameter: the score
+// sums of the rows are independent FMA chains (one row alone waits on FMA latency, Dh steps
+// long), and each output feature vector of the rows is summed in a register over the band
+// instead of being stored and reloaded per key. Same operations in the same order as
+// forward_row, so the same bits.
+template <class T, int batches>
+std::int64_t forward_row_blocks_for(const RowContext<T>& c, std::int64_t L) {
+  constexpr std::int64_t lanes = simd::lanes<T>;
+  const std::int64_t Dh = c.Dh, band = c.layout.band, columns = c.layout.columns;
+  alignas(64) T probabilities[kRowBlock][batches * lanes];
+  std::int64_t i0 = 0;
+  for (; i0 + kRowBlock <= L; i0 += kRowBlock) {
+    Batch<T> scores[kRowBlock][batches];
+#pragma GCC unroll 4
+    for (int r = 0; r < kRowBlock; ++r)
+      for (int t = 0; t < batches; ++t) scores[r][t] = Batch<T>(T(0));
+    for (std::int64_t d = 0; d < Dh; ++d) {
+      const T* keys = c.keys_transposed + d * columns + i0;
+#pragma GCC unroll 4
+      for (int r = 0; r < kRowBlock; ++r) {
+        const Batch<T> query(c.q[(i0 + r) * Dh + d]);
+#pragma GCC unroll 4
+        for (int t = 0; t < batches; ++t)
+          scores[r][t] = xsimd::fma(query, Batch<T>::load_unaligned(keys + r + t * lanes), scores[r][t]);
+      }
+    }
+    bool visible[kRowBlock];
+    for (int r = 0; r < kRowBlock; ++r) {
+      const std::int64_t i = i0 + r;
+      visible[r] = band_softmax<T, batches>(c, i, scores[r]);
+      for (int t = 0; t < batches; ++t)
+        (visible[r] ? scores[r][t] : Batch<T>(T(0))).store_aligned(probabilities[r] + t * lanes);
+      std::copy(probabilities[r], probabilities[r] + band, c.probabilities + i * band);
+    }
+    // Rows with no visible key get all-zero probabilities, hence a zero output.
+    for (std::int64_t f = 0; f < Dh; f += lanes) {
+      const std::int64_t valid = std::min(lanes, Dh - f);
+      Batch<T> sums[kRowBlock];
+#pragma GCC unroll 4
+      for (int r = 0; r < kRowBlock; ++r) sums[r] = Batch<T>(T(0));
+      for (std::int64_t o = 0; o < band; ++o)
+#pragma GCC unroll 4
+        for (int r = 0; r < kRowBlock; ++r) {
+          const T p = probabilities[r][o];
+          if (p != T(0))
+            sums[r] = xsimd::fma(Batch<T>(p), simd::load<T>(c.v + (i0 + r + o - c.W) * Dh + f, valid), sums[r]);
+        }
+#pragma GCC unroll 4
+      for (int r = 0; r < kRowBlock; ++r) simd::store<T>(sums[r], c.output + (i0 + r) * Dh + f, valid);
+    }
+  }
+  return i0;
+}
+
+// Runs the blocks for the pair's band width; returns the first row left to forward_row.
+template <class T>
+std::int64_t forward_row_blocks(const RowContext<T>& c, std::int64_t L) {
+  switch (c.layout.batches) {
+    case 1: return forward_row_blocks_for<T, 1>(c, L);
+    case 2: return forward_row_blocks_for<T, 2>(c, L);
+    case 3: return forward_row_blocks_for<T, 3>(c, L);
+    case 4: return forward_row_blocks_for<T, 4>(c, L);
+    default: return 0;  // wider bands: one row at a time
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -64,7 +229,7 @@ void local_attention_forward(const LocalAttentionShape& shape, const T* q, const
     local_attention_forward_reference(shape, q, k, v, bias, key_keep, scale, probabilities, output);
     return;
   }
-  const std::int64_t L = shape.length, Dh = shape.head_dimension, W = shape.window, lanes = simd::lanes<T>;
+  const std::int64_t L = shape.length, Dh = shape.head_dimension, W = shape.window;
   constexpr T minus_infinity = -std::numeric_limits<T>::infinity();
   parallel::parallel_for(0, shape.pairs(), 1, [&](std::int64_t first, std::int64_t last) {
     std::vector<T> keys_transposed(static_cast<std::size_t>(Dh * layout.columns));
@@ -86,43 +251,8 @@ void local_attention_forward(const LocalAttentionShape& shape, const T* q, const
       for (std::int64_t o = 0; o < layout.padded_band; ++o)
         row_bias[o] = o >= layout.band ? minus_infinity : bias ? bias[h * layout.band + o] : T(0);
 
-      for (std::int64_t i = 0; i < L; ++i) {
-        Batch<T> scores[kMaxBandBatches];
-        for (std::int64_t t = 0; t < layout.batches; ++t) scores[t] = Batch<T>(T(0));
-        const T* key_column = keys_transposed.data() + i;
-        for (std::int64_t d = 0; d < Dh; ++d) {
-          const Batch<T> query(qh[i * Dh + d]);
-          const T* keys = key_column + d * layout.columns;
-          for (std::int64_t t = 0; t < layout.batches; ++t)
-            scores[t] = xsimd::fma(query, Batch<T>::load_unaligned(keys + t * lanes), scores[t]);
-        }
-        Batch<T> maximum(minus_infinity);
-        for (std::int64_t t = 0; t < layout.batches; ++t) {
-          const Batch<T> score = xsimd::fma(scores[t], Batch<T>(scale), Batch<T>::load_aligned(row_bias + t * lanes));
-          const auto seen = Batch<T>::load_unaligned(visible.data() + i + t * lanes) != Batch<T>(T(0));
-          scores[t] = xsimd::select(seen, score, Batch<T>(minus_infinity));
-          maximum = xsimd::max(maximum, scores[t]);
-        }
-        const T row_maximum = simd::horizontal_max(maximum);
-        T* out = oh + i * Dh;
-        if (row_maximum == minus_infinity) {  // no visible key: zeros
-          std::fill(ph + i * layout.band, ph + (i + 1) * layout.band, T(0));
-          std::fill(out, out + Dh, T(0));
-          continue;
-        }
-        Batch<T> total(T(0));
-        for (std::int64_t t = 0; t < layout.batches; ++t) {
-          scores[t] = xsimd::exp(scores[t] - Batch<T>(row_maximum));
-          total += scores[t];
-        }
-        const Batch<T> inverse(T(1) / simd::horizontal_sum(total));
-        for (std::int64_t t = 0; t < layout.batches; ++t) (scores[t] * inverse).store_aligned(row_probabilities + t * lanes);
-        std::copy(row_probabilities, row_probabilities + layout.band, ph + i * layout.band);
-
-        std::fill(out, out + Dh, T(0));
-        for (std::int64_t o = 0; o < layout.band; ++o)
-          if (row_probabilities[o] != T(0)) add_scaled_row(out, row_probabilities[o], vh + (i + o - W) * Dh, Dh);
-      }
+      const RowContext<T> context{layout, qh, vh, keys_transposed.data(), visible.data(), row_bias, ph, oh, Dh, W, scale};
+      for (std::int64_t i = forward_row_blocks(context, L); i < L; ++i) forward_row(context, i, row_probabilities);
     }
   });
 }
@@ -308,3 +438,5 @@ SF_INSTANTIATE_LOCAL_ATTENTION(double)
 #undef SF_INSTANTIATE_LOCAL_ATTENTION
 
 }  // namespace sf::kernels
+
+#pragma GCC diagnostic pop
