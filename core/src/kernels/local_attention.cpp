@@ -7,6 +7,9 @@
 //   mask     lanes past the band, keys outside the sequence and padding keys get -inf;
 //   softmax  over the band lanes (one horizontal max and sum per row);
 //   output   o_i = Σ_o p[o] v_{i+o-w}, vectorized over the Dh features.
+// Rows go in blocks of four (forward_row_blocks): four rows' score sums are independent FMA
+// chains, and each output vector is summed in a register over the band; the rows left over,
+// and bands wider than four vectors, go one at a time (forward_row), with the same bits.
 // Backward per row: dp[o] = g_i · v_{i+o-w} the same way over a transposed copy of v; then
 // ds = p ∘ (dp - Σ p∘dp), dβ += ds, and dq_i, dk_j, dv_j as FMAs over the features.
 #include "sf/core/kernels/local_attention.hpp"
