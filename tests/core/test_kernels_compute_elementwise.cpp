@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -218,6 +219,34 @@ BOOST_AUTO_TEST_CASE(dropout_mask_float32_and_float64_agree) {
   const std::vector<double> a = sf::compute::dropout_mask({1001}, single, 0.3, sf::DType::Float32).to_vector();
   const std::vector<double> b = sf::compute::dropout_mask({1001}, twice, 0.3, sf::DType::Float64).to_vector();
   for (std::size_t index = 0; index < a.size(); ++index) BOOST_REQUIRE((a[index] == 0.0) == (b[index] == 0.0));
+}
+
+// The byte form a dropout node keeps for backward must multiply like the float mask it came
+// from, bit for bit: odd lengths (tails of the vector loops), several parallel chunks, a
+// non-contiguous input, float32 and float64, p = 0.1 / 0.5 / 0.9.
+BOOST_AUTO_TEST_CASE(byte_mask_multiplies_like_the_float_mask) {
+  for (sf::DType dtype : {sf::DType::Float32, sf::DType::Float64})
+    for (double p : {0.1, 0.5, 0.9}) {
+      sf::Generator generator(7, 1);
+      const Shape shape{3, 40001};  // 120,003 elements: several tasks and a ragged tail
+      const Tensor mask = sf::compute::dropout_mask(shape, generator, p, dtype);
+      const sf::compute::ByteMask bytes = sf::compute::to_byte_mask(mask, sf::compute::dropout_kept_value(p, dtype));
+      BOOST_TEST(bytes.keep.size() == 120003u);
+      const Tensor x = sf::normal({40001, 3}, generator, 0.0, 1.0, dtype).transpose(0, 1);  // strided
+      const Tensor expected = sf::compute::multiply(x, mask);
+      const Tensor got = sf::compute::multiply_by_mask(x, bytes);
+      const std::vector<double> e = expected.to_vector(), g = got.to_vector();
+      std::int64_t differences = 0;
+      for (std::size_t i = 0; i < e.size(); ++i)
+        differences += std::memcmp(&e[i], &g[i], sizeof(double)) != 0;
+      BOOST_TEST(differences == 0, differences << " elements differ, p = " << p);
+    }
+  sf::Generator small(1, 1);
+  const Tensor mask = sf::compute::dropout_mask({4}, small, 0.5);
+  const sf::compute::ByteMask bytes = sf::compute::to_byte_mask(mask, 2.0);
+  check_error_message([&] { (void)sf::compute::multiply_by_mask(Tensor::zeros({5}), bytes); },
+                      "multiply_by_mask: input float32 [5]");
+  check_error_message([&] { (void)sf::compute::to_byte_mask(mask, 0.1); }, "to_byte_mask: kept value 0.1 is not a float32");
 }
 
 BOOST_AUTO_TEST_CASE(errors_name_the_op_and_shapes) {

@@ -17,11 +17,13 @@
 namespace sf {
 namespace {
 
+// The mask is kept as bytes (a quarter of a float32 mask): the masks of a training step are a
+// large part of its peak memory. Same bits as multiplying by the float mask.
 struct DropoutBackward : Node {
-  SavedTensor mask;
+  compute::ByteMask mask;
   std::string name() const override { return "DropoutBackward"; }
-  std::vector<Tensor> backward(const Tensor& grad) override { return {compute::multiply(grad, mask.get(name()))}; }
-  void release_saved() override { mask.reset(); }
+  std::vector<Tensor> backward(const Tensor& grad) override { return {compute::multiply_by_mask(grad, mask)}; }
+  void release_saved() override { mask = compute::ByteMask(); }
 };
 
 struct GumbelSoftmaxBackward : Node {
@@ -44,7 +46,7 @@ Variable dropout(const Variable& x, double probability, bool training, Generator
   Tensor output = compute::multiply(x.data(), mask);
   if (!needs_graph({&x})) return Variable(std::move(output));
   auto node = std::make_shared<DropoutBackward>();
-  node->mask = SavedTensor(std::move(mask));
+  node->mask = compute::to_byte_mask(mask, compute::dropout_kept_value(probability, x.dtype()));
   return attach_node(std::move(node), std::move(output), {&x});
 }
 

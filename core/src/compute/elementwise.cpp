@@ -195,13 +195,72 @@ Tensor dropout_mask(const Shape& shape, Generator& generator, double drop_probab
   // One Philox block (four 32-bit words) per four elements; see kernels/random_bits.hpp.
   const std::uint64_t first = generator.reserve(static_cast<std::uint64_t>((count + 3) / 4));
   const double keep = 1.0 - drop_probability;
-  const double scale = keep > 0.0 ? 1.0 / keep : 0.0;
+  const double scale = dropout_kept_value(drop_probability, dtype);
   const auto keep_threshold = static_cast<std::uint64_t>(std::llround(std::ldexp(keep, 32)));
   dispatch_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
     kernels::dropout_mask<T>(generator.seed, first, keep_threshold, static_cast<T>(scale), mask.data<T>(), count);
   });
   return mask;
+}
+
+namespace {
+
+// Plain loops over restrict pointers, which GCC vectorizes (compare and narrow; widen and blend).
+template <class T>
+void keep_bytes(const T* __restrict source, std::uint8_t* __restrict keep, std::int64_t count) {
+  for (std::int64_t i = 0; i < count; ++i) keep[i] = source[i] != T(0) ? 1 : 0;
+}
+template <class T>
+void times_kept(const T* __restrict source, const std::uint8_t* __restrict keep, T kept, T* __restrict destination,
+                std::int64_t count) {
+  for (std::int64_t i = 0; i < count; ++i) destination[i] = source[i] * (keep[i] != 0 ? kept : T(0));
+}
+
+}  // namespace
+
+double dropout_kept_value(double drop_probability, DType dtype) {
+  const double keep = 1.0 - drop_probability;
+  const double scale = keep > 0.0 ? 1.0 / keep : 0.0;
+  return dtype == DType::Float32 ? static_cast<double>(static_cast<float>(scale)) : scale;
+}
+
+ByteMask to_byte_mask(const Tensor& mask, double kept_value) {
+  const Tensor values = mask.contiguous();
+  ByteMask packed;
+  packed.shape = mask.shape();
+  packed.dtype = mask.dtype();
+  packed.kept_value = kept_value;
+  packed.keep.resize(static_cast<std::size_t>(values.numel()));
+  dispatch_dtype(mask.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if (static_cast<double>(static_cast<T>(kept_value)) != kept_value)
+      fail("to_byte_mask: kept value {} is not a {} (mask {})", kept_value, dtype_name(mask.dtype()), mask.describe());
+    const T* source = values.data<T>();
+    std::uint8_t* keep = packed.keep.data();
+    parallel::parallel_for(0, values.numel(), parallel::grain::elementwise, [&](std::int64_t first, std::int64_t last) {
+      keep_bytes(source + first, keep + first, last - first);
+    });
+  });
+  return packed;
+}
+
+Tensor multiply_by_mask(const Tensor& x, const ByteMask& mask) {
+  if (x.shape() != mask.shape || x.dtype() != mask.dtype)
+    fail("multiply_by_mask: input {} does not match the mask [{} {}]", x.describe(), shape_string(mask.shape),
+         dtype_name(mask.dtype));
+  const Tensor values = x.contiguous();
+  Tensor output = Tensor::empty(x.shape(), x.dtype());
+  dispatch_dtype(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* source = values.data<T>();
+    const std::uint8_t* keep = mask.keep.data();
+    T* destination = output.data<T>();
+    parallel::parallel_for(0, values.numel(), parallel::grain::elementwise, [&](std::int64_t first, std::int64_t last) {
+      times_kept(source + first, keep + first, static_cast<T>(mask.kept_value), destination + first, last - first);
+    });
+  });
+  return output;
 }
 
 }  // namespace sf::compute

@@ -9,6 +9,9 @@
 // - results are bit-identical for any thread count.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "sf/core/kernels/elementwise.hpp"
 #include "sf/core/random.hpp"
 #include "sf/core/tensor.hpp"
@@ -61,5 +64,21 @@ void scale_(Tensor& destination, double factor);
 // elements, kernels/random_bits.hpp), so the mask does not depend on the thread count; the
 // generator advances by ceil(shape_numel(shape) / 4).
 Tensor dropout_mask(const Shape& shape, Generator& generator, double drop_probability, DType dtype = DType::Float32);
+
+// A dropout mask kept for the backward pass in a quarter (float32) or an eighth (float64) of its
+// memory: one byte per element (1 = kept) and the one value every kept element has.
+struct ByteMask {
+  std::vector<std::uint8_t> keep;
+  Shape shape;
+  DType dtype = DType::Float32;
+  double kept_value = 0.0;  // exactly representable in dtype
+};
+// mask's entries are 0 or kept_value (as dropout_mask makes them: kept_value = 1 / (1 - p) in the
+// mask's dtype; use dropout_kept_value).
+ByteMask to_byte_mask(const Tensor& mask, double kept_value);
+// The value dropout_mask gives a kept element, as a double that is exact in dtype.
+double dropout_kept_value(double drop_probability, DType dtype);
+// x ⊙ mask: the same bits as multiply(x, mask) with the mask it was made from.
+Tensor multiply_by_mask(const Tensor& x, const ByteMask& mask);
 
 }  // namespace sf::compute
