@@ -16,6 +16,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -114,9 +115,10 @@ inline void compute_tile(std::int64_t rows, std::int64_t columns, std::int64_t k
     kernel(kc, a, a_step, b, b_step, alpha, beta, c, ldc, bias);
     return;
   }
-  alignas(64) T bias_padded[NR] = {};
+  alignas(64) T bias_padded[NR];
   if (bias != nullptr) {
     std::memcpy(bias_padded, bias, static_cast<std::size_t>(columns) * sizeof(T));
+    std::fill(bias_padded + columns, bias_padded + NR, T(0));
     bias = bias_padded;
   }
   alignas(64) T tile[Blocking<T>::MR * NR];

@@ -47,31 +47,24 @@ template <class T>
 void multiply_slice(std::int64_t M, std::int64_t nc, std::int64_t kc, T alpha, Operand<T> a, const T* b_packed,
                     T beta, T* C, std::int64_t ldc, const T* bias) {
   constexpr std::int64_t MR = Blocking<T>::MR, NR = Blocking<T>::NR, MC = Blocking<T>::MC;
-  if (read_a_in_place<T>(a)) {
-    for (std::int64_t ic = 0; ic < M; ic += MC) {
-      const std::int64_t mc = std::min(MC, M - ic);
-      for (std::int64_t jr = 0; jr < nc; jr += NR) {
-        const std::int64_t columns = std::min(NR, nc - jr);
-        for (std::int64_t ir = 0; ir < mc; ir += MR) {
-          const std::int64_t rows = std::min(MR, mc - ir);
-          compute_tile<T, true>(rows, columns, kc, a.data + (ic + ir) * a.row_stride, a.row_stride, b_packed + jr * kc,
-                                NR, alpha, beta, C + (ic + ir) * ldc + jr, ldc, bias ? bias + jr : nullptr);
-        }
-      }
-    }
-    return;
-  }
-  T* a_packed = scratch_a().get<T>(gemm_config::round_up(std::min(M, MC), MR) * kc);
+  const bool in_place = read_a_in_place<T>(a);
+  T* a_packed = in_place ? nullptr : scratch_a().get<T>(gemm_config::round_up(std::min(M, MC), MR) * kc);
   for (std::int64_t ic = 0; ic < M; ic += MC) {
     const std::int64_t mc = std::min(MC, M - ic);
     const Operand<T> a_block = a.shifted(ic, 0);
-    pack_block<T, MR>(a_block.data, a_block.row_stride, a_block.column_stride, mc, kc, a_packed);
+    if (!in_place) pack_block<T, MR>(a_block.data, a_block.row_stride, a_block.column_stride, mc, kc, a_packed);
     for (std::int64_t jr = 0; jr < nc; jr += NR) {
       const std::int64_t columns = std::min(NR, nc - jr);
+      const T* bias_columns = bias ? bias + jr : nullptr;
       for (std::int64_t ir = 0; ir < mc; ir += MR) {
         const std::int64_t rows = std::min(MR, mc - ir);
-        compute_tile<T>(rows, columns, kc, a_packed + ir * kc, MR, b_packed + jr * kc, NR, alpha, beta,
-                        C + (ic + ir) * ldc + jr, ldc, bias ? bias + jr : nullptr);
+        T* c_tile = C + (ic + ir) * ldc + jr;
+        if (in_place)
+          compute_tile<T, true>(rows, columns, kc, a_block.data + ir * a.row_stride, a.row_stride, b_packed + jr * kc,
+                                NR, alpha, beta, c_tile, ldc, bias_columns);
+        else
+          compute_tile<T>(rows, columns, kc, a_packed + ir * kc, MR, b_packed + jr * kc, NR, alpha, beta, c_tile, ldc,
+                          bias_columns);
       }
     }
   }
