@@ -153,6 +153,8 @@ def main():
                if preset not in known]
     if unknown:
         parser.error(f"no PyTorch model for preset(s) {', '.join(unknown)}; the presets are {', '.join(sorted(known))}")
+    if arguments.rounds < 1 or arguments.steps < 1:
+        parser.error(f"--rounds and --steps must be at least 1, got --rounds {arguments.rounds} --steps {arguments.steps}")
     if arguments.torch_worker:
         torch_worker(arguments.torch_worker[0], int(arguments.torch_worker[1]), arguments.batch, arguments.steps)
         return
