@@ -3,6 +3,7 @@
 namespace sf::nn {
 namespace {
 const std::string kOptimizerPrefix = "optimizer.";
+const std::string kAveragePrefix = "ema.";
 }
 
 nlohmann::json optimizer_description(const Optimizer& optimizer) {
@@ -25,7 +26,7 @@ nlohmann::json optimizer_description(const Optimizer& optimizer) {
 }
 
 void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer,
-                     const nlohmann::json& metadata) {
+                     const nlohmann::json& metadata, const ExponentialMovingAverage* average) {
   NamedTensors tensors;
   for (const auto& [name, parameter] : model.named_parameters()) tensors.emplace_back(name, parameter.data());
   nlohmann::json full_metadata = metadata.is_null() ? nlohmann::json::object() : metadata;
@@ -33,15 +34,21 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
     for (const auto& [name, tensor] : optimizer->state()) tensors.emplace_back(kOptimizerPrefix + name, tensor);
     full_metadata["optimizer"] = optimizer_description(*optimizer);
   }
+  if (average) {
+    for (const auto& [name, tensor] : average->state()) tensors.emplace_back(kAveragePrefix + name, tensor);
+    full_metadata["ema"] = {{"decay", average->decay()}, {"updates", average->updates()}};
+  }
   save_safetensors(path, tensors, full_metadata);
 }
 
-LoadedCheckpoint load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer, bool strict) {
+LoadedCheckpoint load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer, bool strict,
+                                 ExponentialMovingAverage* average) {
   SafetensorsFile file = load_safetensors(path);
   SafetensorsFile model_part;
-  NamedTensors optimizer_part;
+  NamedTensors optimizer_part, average_part;
   for (auto& [name, tensor] : file.tensors) {
     if (name.rfind(kOptimizerPrefix, 0) == 0) optimizer_part.emplace_back(name.substr(kOptimizerPrefix.size()), tensor);
+    else if (name.rfind(kAveragePrefix, 0) == 0) average_part.emplace_back(name.substr(kAveragePrefix.size()), tensor);
     else model_part.tensors.emplace_back(name, tensor);
   }
   NamedTensors destinations;
@@ -66,7 +73,19 @@ LoadedCheckpoint load_checkpoint(const std::string& path, Module& model, Optimiz
       fail("load_checkpoint: {}: {}", path, error.what());
     }
   }
+  if (average) {
+    if (!file.metadata.contains("ema"))
+      fail("load_checkpoint: {} holds no moving average of the weights, but the run keeps one (ema_decay)", path);
+    try {
+      average->load_state(average_part, file.metadata["ema"].at("updates").get<std::int64_t>());
+    } catch (const nlohmann::json::exception& error) {
+      fail("load_checkpoint: {}: invalid moving-average metadata: {}", path, error.what());
+    } catch (const Error& error) {
+      fail("load_checkpoint: {}: {}", path, error.what());
+    }
+  }
   loaded.metadata.erase("optimizer");
+  loaded.metadata.erase("ema");
   return loaded;
 }
 
