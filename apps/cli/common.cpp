@@ -8,7 +8,8 @@
 
 namespace sf::cli {
 
-std::unique_ptr<SwarmFormer> load_model(const std::string& checkpoint, const std::string& preset_or_config) {
+std::unique_ptr<SwarmFormer> load_model(const std::string& checkpoint, const std::string& preset_or_config,
+                                        const std::vector<std::string>& input_overrides) {
   const SafetensorsHeader header = read_safetensors_header(checkpoint);
   SwarmFormerConfig config;
   if (!preset_or_config.empty()) {
@@ -17,6 +18,12 @@ std::unique_ptr<SwarmFormer> load_model(const std::string& checkpoint, const std
     config = SwarmFormerConfig::from_json(header.metadata["config"]["model"], checkpoint + " (stored config)");
   } else {
     fail("{}: the file stores no model config; pass --preset NAME or --config FILE to say which model it holds", checkpoint);
+  }
+  for (const std::string& assignment : input_overrides) {
+    const std::string key = assignment.substr(0, assignment.find('='));
+    if (key != "truncation" && key != "truncation_head" && key != "eval_windows")
+      fail("--set {}: only the input fields truncation, truncation_head and eval_windows can be changed here", assignment);
+    config.set(assignment, "--set");
   }
   auto model = std::make_unique<SwarmFormer>(config, 0);
   nn::load_checkpoint(checkpoint, *model, nullptr, /*strict=*/true);
@@ -55,6 +62,11 @@ std::vector<std::int64_t> read_id_lines(std::istream& input, const std::string& 
   }
   if (count == 0) fail("{}: no lines of token ids", source);
   return ids;
+}
+
+void add_input_overrides_option(CLI::App* command, std::vector<std::string>& overrides) {
+  command->add_option("--set", overrides,
+                      "change how texts are framed: truncation=head|tail|head_tail, truncation_head=N, eval_windows=K");
 }
 
 void add_threads_option(CLI::App* command, int& threads) {

@@ -13,7 +13,12 @@ namespace sf::cli {
 
 // A model built from a checkpoint's stored config (or from preset_or_config when the file
 // holds none, e.g. a reference checkpoint converted from PyTorch), its weights loaded.
-std::unique_ptr<SwarmFormer> load_model(const std::string& checkpoint, const std::string& preset_or_config = "");
+// `input_overrides` ("key=value") may change how texts are framed (truncation, truncation_head,
+// eval_windows), nothing that changes the weights.
+std::unique_ptr<SwarmFormer> load_model(const std::string& checkpoint, const std::string& preset_or_config = "",
+                                        const std::vector<std::string>& input_overrides = {});
+// Adds --set key=value for the input fields to eval/predict.
+void add_input_overrides_option(CLI::App* command, std::vector<std::string>& overrides);
 
 // Lines of whitespace-separated token ids -> row-major [count, seq_len], padded with pad_id or
 // truncated. Throws naming the file and line for anything that is not an id in [0, vocab).

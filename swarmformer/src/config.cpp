@@ -70,6 +70,11 @@ void SwarmFormerConfig::validate(const std::string& source) const {
                             {"attention_dropout", attention_dropout}, {"attention_output_dropout", attention_output_dropout},
                             {"broadcast_dropout", broadcast_dropout}, {"classifier_dropout", classifier_dropout}})
     if (!(rate >= 0.0 && rate < 1.0)) fail("{}: {} must be in [0, 1), got {}", source, name, rate);
+  if (truncation != "head" && truncation != "tail" && truncation != "head_tail")
+    fail("{}: truncation must be \"head\", \"tail\" or \"head_tail\", got \"{}\"", source, truncation);
+  if (truncation_head < 0 || truncation_head > seq_len - 2)
+    fail("{}: truncation_head {} must be in [0, seq_len - 2 = {}]", source, truncation_head, seq_len - 2);
+  if (eval_windows < 1 || eval_windows > 64) fail("{}: eval_windows must be in [1, 64], got {}", source, eval_windows);
   if (!is_enhanced()) return;
   if (local_attention) {
     positive("local_heads", local_heads);

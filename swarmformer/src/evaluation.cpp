@@ -13,12 +13,28 @@ Batch make_batch(const TokenizedSplit& split, const std::vector<std::int64_t>& r
   Batch batch;
   batch.count = static_cast<std::int64_t>(rows.size());
   batch.ids.reserve(rows.size() * static_cast<std::size_t>(split.seq_len));
-  for (std::int64_t row : rows) {
-    const auto begin = split.ids.begin() + row * split.seq_len;
+  for (std::int64_t example : rows) {
+    SF_CHECK(split.row_count(example) == 1, "make_batch: example {} has {} windows; training batches take one each",
+             example, split.row_count(example));
+    const auto begin = split.ids.begin() + split.first_row(example) * split.seq_len;
     batch.ids.insert(batch.ids.end(), begin, begin + split.seq_len);
-    batch.labels.push_back(split.labels[static_cast<std::size_t>(row)]);
+    batch.labels.push_back(split.labels[static_cast<std::size_t>(example)]);
   }
   return batch;
+}
+
+Tensor example_logits(SwarmFormer& model, const TokenizedSplit& split, std::int64_t first, std::int64_t last) {
+  const std::int64_t row_begin = split.first_row(first), row_end = split.first_row(last);
+  const std::vector<std::int64_t> ids(split.ids.begin() + row_begin * split.seq_len, split.ids.begin() + row_end * split.seq_len);
+  const Tensor rows = model.forward(ids, row_end - row_begin).data();
+  if (row_end - row_begin == last - first) return rows;  // one window each
+  // Average the windows of each example: a [examples, rows] matrix of 1/k times the row logits.
+  std::vector<double> weights(static_cast<std::size_t>((last - first) * (row_end - row_begin)), 0.0);
+  for (std::int64_t example = first; example < last; ++example)
+    for (std::int64_t row = split.first_row(example); row < split.first_row(example + 1); ++row)
+      weights[static_cast<std::size_t>((example - first) * (row_end - row_begin) + row - row_begin)] =
+          1.0 / static_cast<double>(split.row_count(example));
+  return compute::matmul(Tensor::from_vector(weights, {last - first, row_end - row_begin}, rows.dtype()), rows);
 }
 
 ClassificationMetrics evaluate(SwarmFormer& model, const TokenizedSplit& split, std::int64_t batch_size,
@@ -33,17 +49,17 @@ ClassificationMetrics evaluate(SwarmFormer& model, const TokenizedSplit& split, 
   const std::int64_t first = count * communicator.rank() / communicator.size();
   const std::int64_t last = count * (communicator.rank() + 1) / communicator.size();
   std::vector<double> totals(static_cast<std::size_t>(classes * classes + 1), 0.0);  // confusion, loss
-  for (std::int64_t begin = first; begin < last; begin += batch_size) {
-    std::vector<std::int64_t> rows;
-    for (std::int64_t row = begin; row < std::min(last, begin + batch_size); ++row) rows.push_back(row);
-    const Batch batch = make_batch(split, rows);
-    const Variable logits = model.forward(batch.ids, batch.count);
-    const Variable loss = cross_entropy(logits, batch.labels, {.reduction = Reduction::Sum});
-    totals.back() += loss.item();
-    const std::vector<std::int64_t> predictions = compute::argmax(logits.data(), -1);
-    for (std::int64_t index = 0; index < batch.count; ++index)
-      totals[static_cast<std::size_t>(batch.labels[static_cast<std::size_t>(index)] * classes +
-                                      predictions[static_cast<std::size_t>(index)])] += 1.0;
+  for (std::int64_t begin = first; begin < last;) {
+    // Examples until the batch holds batch_size rows (at least one example).
+    std::int64_t end = begin + 1;
+    while (end < last && split.first_row(end + 1) - split.first_row(begin) <= batch_size) ++end;
+    const Tensor logits = example_logits(model, split, begin, end);
+    std::vector<std::int64_t> labels(split.labels.begin() + begin, split.labels.begin() + end);
+    totals.back() += cross_entropy(Variable(logits), labels, {.reduction = Reduction::Sum}).item();
+    const std::vector<std::int64_t> predictions = compute::argmax(logits, -1);
+    for (std::size_t index = 0; index < labels.size(); ++index)
+      totals[static_cast<std::size_t>(labels[index] * classes + predictions[index])] += 1.0;
+    begin = end;
   }
   communicator.allreduce_sum(totals);
   ClassificationMetrics metrics;
@@ -59,21 +75,21 @@ ClassificationMetrics evaluate(SwarmFormer& model, const TokenizedSplit& split, 
   return metrics;
 }
 
-std::vector<std::vector<double>> predict_probabilities(SwarmFormer& model, const std::vector<std::int64_t>& ids,
-                                                        std::int64_t count, std::int64_t batch_size) {
+std::vector<std::vector<double>> predict_probabilities(SwarmFormer& model, const TokenizedSplit& split,
+                                                        std::int64_t batch_size) {
   const bool was_training = model.is_training();
   model.eval();
   NoGradGuard no_grad;
-  const std::int64_t length = model.config().seq_len;
   std::vector<std::vector<double>> result;
-  for (std::int64_t begin = 0; begin < count; begin += batch_size) {
-    const std::int64_t rows = std::min(batch_size, count - begin);
-    std::vector<std::int64_t> chunk(ids.begin() + begin * length, ids.begin() + (begin + rows) * length);
-    const Tensor probabilities = compute::softmax(model.forward(chunk, rows).data());
+  for (std::int64_t begin = 0; begin < split.size();) {
+    std::int64_t end = begin + 1;
+    while (end < split.size() && split.first_row(end + 1) - split.first_row(begin) <= batch_size) ++end;
+    const Tensor probabilities = compute::softmax(example_logits(model, split, begin, end));
     const std::vector<double> values = probabilities.to_vector();
     const std::int64_t classes = probabilities.size(1);
-    for (std::int64_t row = 0; row < rows; ++row)
+    for (std::int64_t row = 0; row < end - begin; ++row)
       result.emplace_back(values.begin() + row * classes, values.begin() + (row + 1) * classes);
+    begin = end;
   }
   model.train(was_training);
   return result;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cerrno>
@@ -25,7 +26,7 @@ namespace {
 static_assert(std::endian::native == std::endian::little, "the token cache layout assumes a little-endian host");
 
 constexpr char cache_magic[8] = {'S', 'F', 'T', 'O', 'K', 'E', 'N', 'S'};
-constexpr std::uint32_t cache_version = 1;
+constexpr std::uint32_t cache_version = 2;
 constexpr std::uint32_t header_size = 72;
 
 struct Header {
@@ -54,6 +55,7 @@ std::string serialize_payload(const TokenizedSplit& split) {
     payload += name;
   }
   payload.append(reinterpret_cast<const char*>(split.labels.data()), split.labels.size() * sizeof(std::int32_t));
+  payload.append(reinterpret_cast<const char*>(split.row_offsets.data()), split.row_offsets.size() * sizeof(std::int64_t));
   payload.append(reinterpret_cast<const char*>(split.ids.data()), split.ids.size() * sizeof(std::int32_t));
   return payload;
 }
@@ -102,13 +104,22 @@ std::string parse(const std::string& bytes, const Header& expected, const TextDa
     split.class_names.emplace_back(bytes.data() + offset, length);
     offset += length;
   }
-  const auto arrays = static_cast<std::uint64_t>(count) * (1 + static_cast<std::uint64_t>(expected.seq_len)) * 4;
-  if (bytes.size() - offset != arrays) return "corrupt (array sizes differ from the header)";
+  const auto fixed = static_cast<std::uint64_t>(count) * 4 + static_cast<std::uint64_t>(count + 1) * 8;
+  if (bytes.size() - offset < fixed) return "corrupt (array sizes differ from the header)";
   split.seq_len = expected.seq_len;
   split.labels.resize(static_cast<std::size_t>(count));
-  split.ids.resize(static_cast<std::size_t>(count * expected.seq_len));
+  split.row_offsets.resize(static_cast<std::size_t>(count + 1));
   std::memcpy(split.labels.data(), bytes.data() + offset, split.labels.size() * 4);
-  std::memcpy(split.ids.data(), bytes.data() + offset + split.labels.size() * 4, split.ids.size() * 4);
+  offset += split.labels.size() * 4;
+  std::memcpy(split.row_offsets.data(), bytes.data() + offset, split.row_offsets.size() * 8);
+  offset += split.row_offsets.size() * 8;
+  if (split.row_offsets.front() != 0 || !std::is_sorted(split.row_offsets.begin(), split.row_offsets.end()))
+    return "corrupt (row offsets out of order)";
+  const auto rows = static_cast<std::uint64_t>(split.row_offsets.back());
+  if (bytes.size() - offset != rows * static_cast<std::uint64_t>(expected.seq_len) * 4)
+    return "corrupt (array sizes differ from the header)";
+  split.ids.resize(static_cast<std::size_t>(rows * static_cast<std::uint64_t>(expected.seq_len)));
+  std::memcpy(split.ids.data(), bytes.data() + offset, split.ids.size() * 4);
   // Belt and braces: the dataset hash already covers these.
   if (split.labels != dataset.labels || split.class_names != dataset.class_names) return "stale (labels differ)";
   return {};
@@ -150,7 +161,12 @@ void write_atomically(const std::string& path, const std::string& bytes) {
 
 }  // namespace
 
-TokenizedSplit tokenize_dataset(const TextDataset& dataset, const WordPieceTokenizer& tokenizer, std::int64_t seq_len) {
+Framing input_framing(const SwarmFormerConfig& config, bool evaluation) {
+  return {.truncation = config.truncation, .head = config.truncation_head, .windows = evaluation ? config.eval_windows : 1};
+}
+
+TokenizedSplit tokenize_dataset(const TextDataset& dataset, const WordPieceTokenizer& tokenizer, std::int64_t seq_len,
+                                const Framing& framing) {
   SF_CHECK(seq_len >= 2, "tokenize_dataset: seq_len must be at least 2, got {}", seq_len);
   SF_CHECK(dataset.texts.size() == dataset.labels.size(), "tokenize_dataset: {} texts but {} labels", dataset.texts.size(),
            dataset.labels.size());
@@ -158,16 +174,28 @@ TokenizedSplit tokenize_dataset(const TextDataset& dataset, const WordPieceToken
   split.seq_len = seq_len;
   split.labels = dataset.labels;
   split.class_names = dataset.class_names;
-  split.ids.resize(dataset.texts.size() * static_cast<std::size_t>(seq_len));
+  // Each example frames into its own buffer; the buffers are then joined in order.
+  std::vector<std::vector<std::int32_t>> framed(dataset.texts.size());
   parallel::parallel_for(0, dataset.size(), 16, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t row = begin; row < end; ++row) {
       try {
-        tokenizer.encode_into(dataset.texts[static_cast<std::size_t>(row)], seq_len, split.ids.data() + row * seq_len);
+        tokenizer.frame(dataset.texts[static_cast<std::size_t>(row)], seq_len, framing, framed[static_cast<std::size_t>(row)]);
       } catch (const Error& error) {
         fail("example {}: {}", row, error.what());
       }
     }
   });
+  split.row_offsets.assign(1, 0);
+  std::size_t total = 0;
+  for (const auto& rows : framed) {
+    total += rows.size();
+    split.row_offsets.push_back(static_cast<std::int64_t>(total) / seq_len);
+  }
+  split.ids.reserve(total);
+  for (auto& rows : framed) {
+    split.ids.insert(split.ids.end(), rows.begin(), rows.end());
+    std::vector<std::int32_t>().swap(rows);
+  }
   return split;
 }
 
@@ -189,11 +217,13 @@ std::string token_cache_path(const std::string& cache_dir, std::uint64_t vocabul
 }
 
 TokenizedSplit tokenize_cached(const TextDataset& dataset, const WordPieceTokenizer& tokenizer, std::int64_t seq_len,
-                               const std::string& cache_dir, CacheOutcome* outcome) {
+                               const std::string& cache_dir, CacheOutcome* outcome, const Framing& framing) {
   SF_CHECK(seq_len >= 2, "tokenize_cached: seq_len must be at least 2, got {}", seq_len);
   Header keys{};
   keys.vocabulary_hash = tokenizer.vocabulary_hash();
+  // The default framing keeps the plain dataset hash; any other is mixed in.
   keys.dataset_hash = dataset_hash(dataset);
+  if (framing.key() != Framing{}.key()) keys.dataset_hash = detail::fnv1a(framing.key(), keys.dataset_hash);
   keys.seq_len = seq_len;
   const std::string path = token_cache_path(cache_dir, keys.vocabulary_hash, seq_len, keys.dataset_hash);
 
@@ -210,7 +240,7 @@ TokenizedSplit tokenize_cached(const TextDataset& dataset, const WordPieceTokeni
     std::fprintf(stderr, "warning: token cache %s is %s; rebuilding it\n", path.c_str(), problem.c_str());
     result = CacheOutcome::rebuilt;
   }
-  TokenizedSplit split = tokenize_dataset(dataset, tokenizer, seq_len);
+  TokenizedSplit split = tokenize_dataset(dataset, tokenizer, seq_len, framing);
   std::error_code error;
   std::filesystem::create_directories(cache_dir, error);
   if (error) fail("token cache: cannot create folder {}: {}", cache_dir, error.message());

@@ -11,6 +11,7 @@
 #include "sf/swarmformer/tokenizer.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -259,6 +260,57 @@ std::int64_t WordPieceTokenizer::encode_into(std::string_view text, std::int64_t
   output[count++] = vocabulary_->separator;
   for (std::int64_t index = count; index < seq_len; ++index) output[index] = vocabulary_->pad;
   return count;
+}
+
+std::string Framing::key() const { return fmt::format("{}:{}:w{}", truncation, head, windows); }
+
+std::int64_t WordPieceTokenizer::frame(std::string_view text, std::int64_t seq_len, const Framing& framing,
+                                       std::vector<std::int32_t>& output) const {
+  SF_CHECK(seq_len >= 2, "tokenizer: seq_len must be at least 2 (room for [CLS] and [SEP]), got {}", seq_len);
+  SF_CHECK(framing.windows >= 1, "tokenizer: framing needs at least one window, got {}", framing.windows);
+  const std::size_t first_row = output.size();
+  if (framing.truncation == "head" && framing.windows == 1) {  // the fast path: stops reading at seq_len
+    output.resize(first_row + static_cast<std::size_t>(seq_len));
+    encode_into(text, seq_len, output.data() + first_row);
+    return 1;
+  }
+  std::vector<std::int32_t> pieces;
+  for_each_id(*vocabulary_, text, [&](std::int32_t id) {
+    pieces.push_back(id);
+    return true;
+  });
+  const auto count = static_cast<std::int64_t>(pieces.size());
+  const std::int64_t room = seq_len - 2;
+  auto emit = [&](std::initializer_list<std::pair<std::int64_t, std::int64_t>> spans) {  // [begin, end) of pieces
+    output.push_back(vocabulary_->classifier);
+    for (const auto& [begin, end] : spans) output.insert(output.end(), pieces.begin() + begin, pieces.begin() + end);
+    output.push_back(vocabulary_->separator);
+    output.resize(first_row + ((output.size() - first_row + static_cast<std::size_t>(seq_len) - 1) /
+                               static_cast<std::size_t>(seq_len)) * static_cast<std::size_t>(seq_len),
+                  vocabulary_->pad);
+  };
+  if (count <= room) {
+    emit({{0, count}});
+    return 1;
+  }
+  if (framing.windows == 1) {
+    if (framing.truncation == "head") emit({{0, room}});
+    else if (framing.truncation == "tail") emit({{count - room, count}});
+    else if (framing.truncation == "head_tail") {
+      const std::int64_t head = std::min(room, framing.head > 0 ? framing.head : seq_len / 2);
+      emit({{0, head}, {count - (room - head), count}});
+    } else {
+      fail("tokenizer: unknown truncation \"{}\" (head, tail or head_tail)", framing.truncation);
+    }
+    return 1;
+  }
+  const std::int64_t rows = std::min(framing.windows, (count + room - 1) / room);
+  for (std::int64_t row = 0; row < rows; ++row) {
+    const std::int64_t start =
+        rows == 1 ? 0 : std::llround(static_cast<double>(row * (count - room)) / static_cast<double>(rows - 1));
+    emit({{start, start + room}});
+  }
+  return rows;
 }
 
 std::int64_t WordPieceTokenizer::vocabulary_size() const { return static_cast<std::int64_t>(vocabulary_->tokens.size()); }

@@ -54,6 +54,10 @@ struct SwarmFormerConfig {
   std::int64_t gumbel_anneal_steps = 2000;
   bool gumbel_hard = false;
   bool mask_padding = true;
+  // ---- input: how a text becomes rows of seq_len ids (both variants) ----
+  std::string truncation = "head";
+  std::int64_t truncation_head = 0;
+  std::int64_t eval_windows = 1;
 
   bool is_enhanced() const { return variant == "enhanced"; }
   std::int64_t clusters() const { return seq_len / cluster_size; }
@@ -116,6 +120,13 @@ void visit_fields(Config& config, Visitor&& visitor) {
   visitor("gumbel_hard", config.gumbel_hard, "straight-through one-hot assignments in training");
   visitor("mask_padding", config.mask_padding,
           "enhanced: padding tokens are masked in attention, routing and pooling (the original masks nothing)");
+  visitor("truncation", config.truncation,
+          "which pieces of a text longer than seq_len - 2 are kept: \"head\" (the first), \"tail\" (the last) or "
+          "\"head_tail\" (the first truncation_head and the rest from the end)");
+  visitor("truncation_head", config.truncation_head, "head_tail: pieces kept from the start (0: seq_len / 2)");
+  visitor("eval_windows", config.eval_windows,
+          "evaluation and prediction read a long text as up to this many evenly spaced windows of seq_len - 2 pieces "
+          "and average their logits (1: one truncated window, as in training)");
 }
 
 // Config documents: {"model": {...SwarmFormerConfig...}, "training": {...}} — the built-in

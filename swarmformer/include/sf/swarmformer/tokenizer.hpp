@@ -20,6 +20,22 @@
 
 namespace sf {
 
+// How a text becomes rows of seq_len ids, each `[CLS] pieces… [SEP] [PAD]…` with room for
+// W = seq_len - 2 pieces. A text of n <= W pieces is one row. A longer one is
+//   windows = 1:  one row of W pieces: the first W ("head"), the last W ("tail"), or the first
+//                 `head` and the last W - head ("head_tail"; head 0 means seq_len / 2)
+//   windows = K:  k = min(K, ceil(n / W)) rows of W consecutive pieces, the j-th starting at
+//                 round(j (n - W) / (k - 1)): the first starts at piece 0, the last ends at piece n
+//                 (truncation does not apply)
+struct Framing {
+  std::string truncation = "head";
+  std::int64_t head = 0;
+  std::int64_t windows = 1;
+
+  // A short text that identifies the framing (part of token-cache keys), e.g. "head_tail:128:w1".
+  std::string key() const;
+};
+
 class WordPieceTokenizer {
  public:
   // Reads a vocab.txt: one token per line, the id is the line number (0-based). A token listed
@@ -38,6 +54,9 @@ class WordPieceTokenizer {
   std::vector<std::int32_t> encode(std::string_view text, std::int64_t seq_len) const;
   // The same, written into `output` (seq_len ids); returns how many are not padding.
   std::int64_t encode_into(std::string_view text, std::int64_t seq_len, std::int32_t* output) const;
+  // The rows of `framing` (see Framing), appended to `output`; returns how many rows.
+  std::int64_t frame(std::string_view text, std::int64_t seq_len, const Framing& framing,
+                     std::vector<std::int32_t>& output) const;
 
   std::int64_t vocabulary_size() const;
   // The id of a vocabulary entry, or -1 when `token` is not one.
