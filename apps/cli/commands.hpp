@@ -13,5 +13,6 @@ void add_gradcheck_command(CLI::App& app);   // gradcheck
 void add_train_commands(CLI::App& app);      // train, eval, predict
 void add_bench_command(CLI::App& app);       // bench
 void add_tokenize_command(CLI::App& app);    // tokenize
+void add_trace_command(CLI::App& app);       // trace
 
 }  // namespace sf::cli

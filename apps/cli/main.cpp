@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   sf::cli::add_gradcheck_command(app);
   sf::cli::add_bench_command(app);
   sf::cli::add_tokenize_command(app);
+  sf::cli::add_trace_command(app);
   sf::cli::add_train_commands(app);
   try {
     app.parse(argc, argv);

@@ -15,10 +15,11 @@ struct ModelChoice {
   std::string preset;
   std::string config_file;
   std::vector<std::string> overrides;
-  SwarmFormerConfig resolve() const {
+  ResolvedConfig resolve_both() const {
     if (!preset.empty() && !config_file.empty()) fail("give --preset or --config, not both");
-    return resolve_config(config_file.empty() ? (preset.empty() ? "enhanced-small" : preset) : config_file, overrides).model;
+    return resolve_config(config_file.empty() ? (preset.empty() ? "enhanced-small" : preset) : config_file, overrides);
   }
+  SwarmFormerConfig resolve() const { return resolve_both().model; }
   void add_to(CLI::App* command) {
     command->add_option("--preset", preset, "a built-in preset (original-small, original-base, enhanced-small, enhanced-base)");
     command->add_option("--config", config_file, "a JSON config file");
@@ -41,14 +42,18 @@ void add_model_commands(CLI::App& app) {
   CLI::App* info = app.add_subcommand("info", "print a model's parameter count, config and module tree as JSON");
   info_choice->add_to(info);
   info->callback([info_choice] {
-    const SwarmFormerConfig config = info_choice->resolve();
+    const ResolvedConfig resolved = info_choice->resolve_both();
+    const SwarmFormerConfig& config = resolved.model;
     SwarmFormer model(config, 0);
     nlohmann::json shapes = nlohmann::json::object();
     for (const auto& [name, parameter] : model.named_parameters()) shapes[name] = parameter.shape();
     nlohmann::json fields = nlohmann::json::object();
     visit_fields(config, [&](const char* name, const auto&, const char* description) { fields[name] = description; });
+    visit_fields_training(resolved.training,
+                          [&](const char* name, const auto&, const char* description) { fields[name] = description; });
     std::cout << nlohmann::json{{"params", model.parameter_count()},
                                 {"config", config.to_json()},
+                                {"training", resolved.training.to_json()},
                                 {"tree", parameter_tree(model)},
                                 {"parameter_shapes", shapes},
                                 {"field_descriptions", fields}}

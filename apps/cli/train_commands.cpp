@@ -7,6 +7,7 @@
 #include "sf/swarmformer/dataset.hpp"
 #include "sf/swarmformer/distributed.hpp"
 #include "sf/swarmformer/evaluation.hpp"
+#include "sf/swarmformer/token_cache.hpp"
 #include "sf/swarmformer/tokenizer.hpp"
 #include "sf/swarmformer/trainer.hpp"
 #include "sf/swarmformer/training_data.hpp"
@@ -45,6 +46,9 @@ void add_train_commands(CLI::App& app) {
   train_command->add_option("--cache-dir", train_cli->options.cache_dir, "tokenized-data cache (default RUN_DIR/cache)");
   train_command->add_flag("--resume", train_cli->options.resume, "continue the run in --out from last.safetensors");
   train_command->add_flag("--no-progress", train_cli->no_progress, "plain progress lines even on a terminal");
+  train_command->add_flag("--select-on-test", train_cli->options.select_on_test,
+                          "confirm a config with checkpoint_selection=test (the published SwarmFormer protocol: the "
+                          "test split chooses the checkpoint; reports say so)");
   add_threads_option(train_command, train_cli->threads);
   train_command->callback([train_cli] {
     auto communicator = make_communicator();
@@ -68,6 +72,7 @@ void add_train_commands(CLI::App& app) {
 
   struct EvalCli {
     std::string checkpoint, data, vocab, split = "test", preset;
+    std::vector<std::string> overrides;
     std::int64_t batch = 128;
     int threads = 0;
   };
@@ -80,17 +85,19 @@ void add_train_commands(CLI::App& app) {
   eval_command->add_option("--vocab", eval_cli->vocab, "vocab.txt");
   eval_command->add_option("--batch", eval_cli->batch, "evaluation batch size");
   eval_command->add_option("--preset", eval_cli->preset, "model config when the checkpoint stores none");
+  add_input_overrides_option(eval_command, eval_cli->overrides);
   add_threads_option(eval_command, eval_cli->threads);
   eval_command->callback([eval_cli] {
     auto communicator = make_communicator();
     apply_threads(eval_cli->threads);
-    auto model = load_model(eval_cli->checkpoint, eval_cli->preset);
+    auto model = load_model(eval_cli->checkpoint, eval_cli->preset, eval_cli->overrides);
     const SafetensorsHeader header = read_safetensors_header(eval_cli->checkpoint);
     TrainingConfig training;
     if (header.metadata.contains("config") && header.metadata["config"].contains("training"))
       training = TrainingConfig::from_json(header.metadata["config"]["training"], eval_cli->checkpoint);
     training.max_train_examples = 0;
     training.max_eval_examples = 0;
+    training.augment.clear();  // the training split is not used here
     const TrainingData data = load_training_data(eval_cli->data, vocabulary_or_default(eval_cli->vocab, eval_cli->data),
                                                  model->config(), training, "", communicator->is_root());
     const TokenizedSplit& split = eval_cli->split == "test" ? data.test : data.validation;
@@ -98,6 +105,10 @@ void add_train_commands(CLI::App& app) {
     if (communicator->is_root()) {
       nlohmann::json output = metrics.to_json();
       output["split"] = eval_cli->split;
+      output["input"] = {{"truncation", model->config().truncation},
+                         {"truncation_head", model->config().truncation_head},
+                         {"eval_windows", model->config().eval_windows}};
+      if (header.metadata.contains("checkpoint_chosen_on")) output["checkpoint_chosen_on"] = header.metadata["checkpoint_chosen_on"];
       output["checkpoint"] = eval_cli->checkpoint;
       std::cout << output.dump(2) << std::endl;
     }
@@ -105,6 +116,7 @@ void add_train_commands(CLI::App& app) {
 
   struct PredictCli {
     std::string checkpoint, vocab, preset;
+    std::vector<std::string> overrides;
     std::vector<std::string> texts;
     int threads = 0;
   };
@@ -115,10 +127,11 @@ void add_train_commands(CLI::App& app) {
   predict_command->add_option("--vocab", predict_cli->vocab, "vocab.txt");
   predict_command->add_option("--preset", predict_cli->preset, "model config when the checkpoint stores none");
   predict_command->add_option("texts", predict_cli->texts, "texts to classify (default: read lines from stdin)");
+  add_input_overrides_option(predict_command, predict_cli->overrides);
   add_threads_option(predict_command, predict_cli->threads);
   predict_command->callback([predict_cli] {
     apply_threads(predict_cli->threads);
-    auto model = load_model(predict_cli->checkpoint, predict_cli->preset);
+    auto model = load_model(predict_cli->checkpoint, predict_cli->preset, predict_cli->overrides);
     const WordPieceTokenizer tokenizer = WordPieceTokenizer::from_file(vocabulary_or_default(predict_cli->vocab, ""));
     std::vector<std::string> texts = predict_cli->texts;
     if (texts.empty())
@@ -126,13 +139,12 @@ void add_train_commands(CLI::App& app) {
     const SafetensorsHeader header = read_safetensors_header(predict_cli->checkpoint);
     std::vector<std::string> class_names;
     if (header.metadata.contains("class_names")) class_names = header.metadata["class_names"].get<std::vector<std::string>>();
-    const std::int64_t length = model->config().seq_len;
-    std::vector<std::int64_t> ids;
-    for (const std::string& text : texts) {
-      const std::vector<std::int32_t> encoded = tokenizer.encode(text, length);
-      ids.insert(ids.end(), encoded.begin(), encoded.end());
-    }
-    const auto probabilities = predict_probabilities(*model, ids, static_cast<std::int64_t>(texts.size()), 64);
+    TextDataset dataset;
+    dataset.texts = texts;
+    dataset.labels.assign(texts.size(), 0);
+    const TokenizedSplit split =
+        tokenize_dataset(dataset, tokenizer, model->config().seq_len, input_framing(model->config(), /*evaluation=*/true));
+    const auto probabilities = predict_probabilities(*model, split, 64);
     for (std::size_t index = 0; index < texts.size(); ++index) {
       const auto& row = probabilities[index];
       const auto best = static_cast<std::size_t>(std::max_element(row.begin(), row.end()) - row.begin());

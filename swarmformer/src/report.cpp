@@ -63,27 +63,41 @@ void write_file_atomically(const std::string& path, const std::string& text) {
 
 void write_report(const std::string& run_dir, const nlohmann::json& report) {
   write_file_atomically(run_dir + "/report.json", report.dump(2) + "\n");
+  const bool on_test = report.value("checkpoint_chosen_on", std::string("validation")) != "validation";
   std::string text = "# SwarmFormer run report\n\n";
+  if (on_test)
+    text += "**Checkpoint chosen on test (published protocol).** The test split chose the checkpoint, as the released "
+            "SwarmFormer training does; the test accuracy below is not an unbiased estimate.\n\n";
   text += fmt::format("- model: `{}` variant, {} parameters\n", report["config"]["model"]["variant"].get<std::string>(),
                       report["parameters"].get<std::int64_t>());
-  text += fmt::format("- data: `{}` ({} train, {} validation, {} test examples)\n", report["data"]["path"].get<std::string>(),
+  text += fmt::format("- data: `{}` ({} train, {} {}, {} test examples)\n", report["data"]["path"].get<std::string>(),
                       report["data"]["train_examples"].get<std::int64_t>(),
                       report["data"]["validation_examples"].get<std::int64_t>(),
+                      on_test ? "selection (the test split itself)" : "validation",
                       report["data"]["test_examples"].get<std::int64_t>());
-  text += fmt::format("- checkpoint: epoch {} (best validation accuracy), {} optimizer steps in all\n",
-                      report["best_epoch"].get<std::int64_t>(), report["steps"].get<std::int64_t>());
+  if (report["data"].contains("augmentation") && !report["data"]["augmentation"].is_null())
+    text += fmt::format("- augmentation of the training split: {}\n", report["data"]["augmentation"].dump());
+  text += fmt::format("- checkpoint: epoch {} (best {} accuracy), {} optimizer steps in all\n",
+                      report["best_epoch"].get<std::int64_t>(),
+                      on_test ? "test, chosen on test (published protocol)" : "validation",
+                      report["steps"].get<std::int64_t>());
   text += fmt::format("- training wall time: {:.1f} s, {:.0f} tokens/s, peak RSS {:.0f} MiB, {}\n",
                       report["wall_time_seconds"].get<double>(), report["tokens_per_second"].get<double>(),
                       report["peak_rss_mb"].get<double>(), report["parallelism"].get<std::string>());
   text += fmt::format("- git commit: `{}`\n\n", report["git_commit"].get<std::string>());
-  text += "## Test (evaluated once, with the checkpoint chosen on validation)\n\n" + metrics_table(report["test"]);
-  text += "\n## Validation (best epoch)\n\n" + metrics_table(report["validation"]);
+  if (on_test) {
+    text += "## Test (chosen on test (published protocol): the best of the per-epoch test evaluations)\n\n" +
+            metrics_table(report["test"]);
+  } else {
+    text += "## Test (evaluated once, with the checkpoint chosen on validation)\n\n" + metrics_table(report["test"]);
+    text += "\n## Validation (best epoch)\n\n" + metrics_table(report["validation"]);
+  }
   text += "\n## Config\n\n```json\n" + report["config"].dump(2) + "\n```\n";
   if (report.value("curves", std::string()).size()) text += "\n![curves](curves.png)\n";
   write_file_atomically(run_dir + "/report.md", text);
 }
 
-bool plot_curves(const std::string& run_dir) {
+bool plot_curves(const std::string& run_dir, const std::string& selection_label) {
   std::ifstream metrics(run_dir + "/metrics.jsonl");
   if (!metrics) return false;
   std::ostringstream train, validation;
@@ -106,12 +120,12 @@ bool plot_curves(const std::string& run_dir) {
       "set xlabel 'optimizer step'\nset grid\nset key top right\n"
       "set title 'loss'\n"
       "plot '{0}/curves_train.dat' using 1:2 with lines title 'train', "
-      "'{0}/curves_validation.dat' using 1:2 with linespoints title 'validation'\n"
+      "'{0}/curves_validation.dat' using 1:2 with linespoints title '{1}'\n"
       "set title 'accuracy'\nset key bottom right\n"
       "plot '{0}/curves_train.dat' using 1:3 with lines title 'train', "
-      "'{0}/curves_validation.dat' using 1:3 with linespoints title 'validation'\n"
+      "'{0}/curves_validation.dat' using 1:3 with linespoints title '{1}'\n"
       "unset multiplot\n",
-      run_dir);
+      run_dir, selection_label);
   write_file_atomically(run_dir + "/curves.gnuplot", script);
   const std::string command = fmt::format("gnuplot '{}/curves.gnuplot' 2>'{}/curves.log'", run_dir, run_dir);
   if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {

@@ -12,6 +12,7 @@
 #include "sf/core/compute.hpp"
 #include "sf/core/parallel.hpp"
 #include "sf/nn/checkpoint.hpp"
+#include "sf/nn/ema.hpp"
 #include "sf/nn/lr_schedule.hpp"
 #include "sf/swarmformer/dataset.hpp"
 #include "sf/swarmformer/distributed.hpp"
@@ -20,6 +21,7 @@
 #include "sf/swarmformer/report.hpp"
 #include "sf/swarmformer/tokenizer.hpp"
 #include "sf/swarmformer/training_data.hpp"
+#include "sf/swarmformer/training_step.hpp"
 
 namespace sf {
 namespace {
@@ -35,6 +37,7 @@ struct TrainingState {
   double best_validation_accuracy = -1.0;
   std::int64_t best_epoch = -1;
   std::int64_t evaluations_without_improvement = 0;
+  double patience_best = -1.0;      // the score patience compares with (from early_stopping_min_epochs on)
   std::int64_t nonfinite_in_row = 0;
   std::int64_t nonfinite_total = 0;
   double elapsed_seconds = 0.0;
@@ -45,7 +48,7 @@ struct TrainingState {
   nlohmann::json to_json() const {
     return {{"step", step}, {"epoch", epoch}, {"batch_in_epoch", batch_in_epoch},
             {"best_validation_accuracy", best_validation_accuracy}, {"best_epoch", best_epoch},
-            {"evaluations_without_improvement", evaluations_without_improvement},
+            {"evaluations_without_improvement", evaluations_without_improvement}, {"patience_best", patience_best},
             {"nonfinite_in_row", nonfinite_in_row}, {"nonfinite_total", nonfinite_total},
             {"elapsed_seconds", elapsed_seconds}, {"tokens_seen", tokens_seen}, {"finished", finished},
             {"best_validation", best_validation}};
@@ -59,6 +62,7 @@ struct TrainingState {
       state.best_validation_accuracy = json.at("best_validation_accuracy");
       state.best_epoch = json.at("best_epoch");
       state.evaluations_without_improvement = json.at("evaluations_without_improvement");
+      state.patience_best = json.value("patience_best", state.best_validation_accuracy);
       state.nonfinite_in_row = json.at("nonfinite_in_row");
       state.nonfinite_total = json.at("nonfinite_total");
       state.elapsed_seconds = json.at("elapsed_seconds");
@@ -71,17 +75,6 @@ struct TrainingState {
     }
   }
 };
-
-LRSchedule make_schedule(const TrainingConfig& training, std::int64_t total_steps) {
-  LRSchedule schedule;
-  schedule.kind = parse_lr_schedule_kind(training.schedule);
-  schedule.base_learning_rate = training.learning_rate;
-  schedule.minimum_learning_rate = training.minimum_learning_rate;
-  schedule.total_steps = std::max<std::int64_t>(total_steps, 1);
-  schedule.warmup_steps = std::min(static_cast<std::int64_t>(std::llround(training.warmup_fraction * static_cast<double>(total_steps))),
-                                   schedule.total_steps - 1);
-  return schedule;
-}
 
 class MetricsLog {
  public:
@@ -124,6 +117,14 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
                                            : resolve_config(options.config, options.overrides);
   const SwarmFormerConfig& model_config = resolved.model;
   const TrainingConfig& training = resolved.training;
+  if (training.selects_on_test() && !options.select_on_test)
+    fail("train: the config chooses the checkpoint on the test split (checkpoint_selection = \"test\", the published "
+         "SwarmFormer protocol), which makes the test accuracy optimistic; pass --select-on-test to confirm that this "
+         "is what you want");
+  if (!training.selects_on_test() && options.select_on_test)
+    fail("train: --select-on-test was given, but the config chooses on validation; set checkpoint_selection=test too "
+         "(both are needed, so that neither happens by accident)");
+  const std::string selection_split = training.selects_on_test() ? "test (chosen on test: published protocol)" : "validation";
   if (root) write_file_atomically(options.out + "/config.json", resolved.document.dump(2) + "\n");
 
   // Data.
@@ -136,12 +137,16 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
 
   // Model, optimizer, schedule.
   SwarmFormer model(model_config, static_cast<std::uint64_t>(training.seed));
-  nn::AdamW optimizer(nn::decay_groups(model, training.weight_decay), {.learning_rate = training.learning_rate});
+  if (training.precision == "fp64") model.to(DType::Float64);
+  const std::unique_ptr<nn::AdamW> optimizer_owner = make_optimizer(model, training);
+  nn::AdamW& optimizer = *optimizer_owner;
+  std::unique_ptr<nn::ExponentialMovingAverage> average;
+  if (training.ema_decay > 0.0) average = std::make_unique<nn::ExponentialMovingAverage>(model, training.ema_decay);
   const LRSchedule schedule = make_schedule(training, total_steps);
   const std::vector<Variable> parameters = model.parameters();
   TrainingState state;
   if (options.resume) {
-    const nn::LoadedCheckpoint loaded = nn::load_checkpoint(last_path, model, &optimizer);
+    const nn::LoadedCheckpoint loaded = nn::load_checkpoint(last_path, model, &optimizer, true, average.get());
     state = TrainingState::from_json(loaded.metadata.value("training_state", nlohmann::json()), last_path);
     const nlohmann::json noise = loaded.metadata.value("noise", nlohmann::json());
     model.noise_generator() = Generator(noise.at("seed").get<std::uint64_t>(), noise.at("offset").get<std::uint64_t>());
@@ -171,7 +176,7 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
                                      {"noise", {{"seed", model.noise_generator().seed}, {"offset", model.noise_generator().offset}}},
                                      {"data", data.description},
                                      {"class_names", data.train.class_names}};
-    nn::save_checkpoint(last_path, model, &optimizer, metadata);
+    nn::save_checkpoint(last_path, model, &optimizer, metadata, average.get());
   };
 
   MetricsLog log(options.out + "/metrics.jsonl", root);
@@ -194,31 +199,43 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
   // A run stopped by max_steps is not finished: --resume with a larger max_steps continues it.
   bool stop = state.finished || (training.max_steps > 0 && state.step >= training.max_steps);
   bool stopped_by_max_steps = !state.finished && stop;
+  // Validation (or, under the published protocol, test) with the averaged weights when kept.
   auto evaluate_validation = [&](std::int64_t epoch) {
+    if (average) average->swap();
     const ClassificationMetrics validation =
         evaluate(model, data.validation, training.eval_batch_size, communicator, training.max_eval_examples);
     const double accuracy = validation.accuracy();
     nlohmann::json entry = validation.to_json();
     entry["type"] = "validation";
+    entry["split"] = selection_split;
     entry["epoch"] = epoch + 1;
     entry["step"] = state.step;
     log.write(entry);
     if (root)
-      std::fprintf(stderr, "epoch %lld: validation accuracy %.2f%%, loss %.4f%s\n", static_cast<long long>(epoch + 1),
-                   100.0 * accuracy, validation.loss, accuracy > state.best_validation_accuracy ? " (best)" : "");
+      std::fprintf(stderr, "epoch %lld: %s accuracy %.2f%%, loss %.4f%s\n", static_cast<long long>(epoch + 1),
+                   selection_split.c_str(), 100.0 * accuracy, validation.loss,
+                   accuracy > state.best_validation_accuracy ? " (best)" : "");
     if (accuracy > state.best_validation_accuracy) {
       state.best_validation_accuracy = accuracy;
       state.best_epoch = epoch + 1;
-      state.evaluations_without_improvement = 0;
       state.best_validation = validation.to_json();
       if (root)
         nn::save_checkpoint(best_path, model, nullptr,
                             {{"config", resolved.document},
                              {"epoch", epoch + 1},
                              {"validation", state.best_validation},
+                             {"checkpoint_chosen_on", selection_split},
                              {"class_names", data.train.class_names}});
-    } else {
-      ++state.evaluations_without_improvement;
+    }
+    if (average) average->swap();
+    // Patience: from early_stopping_min_epochs on, against the best score seen since then.
+    if (epoch + 1 >= training.early_stopping_min_epochs) {
+      if (accuracy > state.patience_best) {
+        state.patience_best = accuracy;
+        state.evaluations_without_improvement = 0;
+      } else {
+        ++state.evaluations_without_improvement;
+      }
     }
   };
 
@@ -239,17 +256,10 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
       std::vector<double> stats{0.0, 0.0, 0.0, 0.0};  // loss sum, correct, interrupt flag, noise draws
       reducer.begin_step();
       if (!rows.empty()) {
-        const Batch batch = make_batch(data.train, rows);
-        const Variable logits = model.forward(batch.ids, batch.count);
-        // Σ_rows loss / global batch: summed over ranks this is exactly the global mean.
-        const Variable loss = cross_entropy(logits, batch.labels,
-                                            {.label_smoothing = training.label_smoothing, .reduction = Reduction::Sum}) *
-                              (1.0 / static_cast<double>(global_count));
-        loss.backward(Tensor(), /*retain_graph=*/false, reducer.hook());
-        stats[0] = loss.item() * static_cast<double>(global_count);
-        const std::vector<std::int64_t> predictions = compute::argmax(logits.data(), -1);
-        for (std::size_t index = 0; index < predictions.size(); ++index)
-          stats[1] += predictions[index] == batch.labels[index] ? 1.0 : 0.0;
+        const BatchOutcome outcome =
+            forward_backward(model, make_batch(data.train, rows), global_count, training.label_smoothing, reducer.hook());
+        stats[0] = outcome.loss_sum * static_cast<double>(global_count);
+        stats[1] = outcome.correct;
       }
       stats[2] = received_signal.load() != 0 ? 1.0 : 0.0;
       stats[3] = static_cast<double>(model.noise_generator().offset - shared_noise.offset);
@@ -258,8 +268,10 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
       if (communicator.size() > 1)
         model.noise_generator() = Generator(shared_noise.seed, shared_noise.offset + static_cast<std::uint64_t>(stats[3]));
       const double batch_loss = stats[0] / static_cast<double>(global_count);
-      const double norm = nn::clip_grad_norm(parameters, training.gradient_clip);
-      if (!std::isfinite(batch_loss) || !std::isfinite(norm)) {
+      const UpdateOutcome update =
+          apply_update(parameters, optimizer, schedule, state.step, training.gradient_clip, batch_loss, average.get());
+      const double norm = update.gradient_norm;
+      if (!update.applied) {
         // A non-finite loss or gradient never reaches the weights.
         ++state.nonfinite_in_row;
         ++state.nonfinite_total;
@@ -268,17 +280,13 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
                        static_cast<long long>(state.step), std::isfinite(batch_loss) ? "gradient" : "loss", batch_loss,
                        norm, static_cast<long long>(state.nonfinite_in_row));
         if (state.nonfinite_in_row >= training.max_nonfinite_steps) {
-          optimizer.zero_grad();
           fail("train: {} consecutive steps with a non-finite loss or gradient (last at step {}); stopping. The last good "
                "checkpoint is {}; try a lower learning_rate",
                state.nonfinite_in_row, state.step, last_path);
         }
       } else {
         state.nonfinite_in_row = 0;
-        optimizer.set_learning_rate(schedule.learning_rate(state.step));
-        optimizer.step();
       }
-      optimizer.zero_grad();
       ++state.step;
       ++state.batch_in_epoch;
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -349,10 +357,11 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
   communicator.broadcast(best_values, 0);
   result.test = evaluate(model, data.test, training.eval_batch_size, communicator, training.max_eval_examples);
   if (root) {
-    const bool plotted = plot_curves(options.out);
+    const bool plotted = plot_curves(options.out, training.selects_on_test() ? "test (chosen on test)" : "validation");
     nlohmann::json report = {
         {"test", result.test.to_json()},
         {"validation", state.best_validation},
+        {"checkpoint_chosen_on", training.selects_on_test() ? "test (published protocol)" : "validation"},
         {"best_epoch", state.best_epoch},
         {"steps", state.step},
         {"parameters", model.parameter_count()},

@@ -2,7 +2,8 @@
 #include <algorithm>
 
 #include "sf/core/error.hpp"
-#include "sf/swarmformer/trainer.hpp"
+#include "sf/swarmformer/augment.hpp"
+#include "sf/swarmformer/training_config.hpp"
 
 namespace sf {
 namespace {
@@ -42,6 +43,22 @@ void TrainingConfig::validate(const std::string& source) const {
   if (!(allreduce_bucket_mb >= 0.0 && allreduce_bucket_mb <= 2048.0))
     fail("{}: allreduce_bucket_mb must be in [0, 2048], got {}", source, allreduce_bucket_mb);
   if (check_parameters_every < 0) fail("{}: check_parameters_every must be non-negative, got {}", source, check_parameters_every);
+  if (checkpoint_selection != "validation" && checkpoint_selection != "test")
+    fail("{}: checkpoint_selection must be \"validation\" or \"test\", got \"{}\"", source, checkpoint_selection);
+  if (early_stopping_min_epochs < 0)
+    fail("{}: early_stopping_min_epochs must be non-negative, got {}", source, early_stopping_min_epochs);
+  if (weight_decay_scope != "matrices" && weight_decay_scope != "all")
+    fail("{}: weight_decay_scope must be \"matrices\" or \"all\", got \"{}\"", source, weight_decay_scope);
+  if (!(ema_decay >= 0.0 && ema_decay < 1.0)) fail("{}: ema_decay must be in [0, 1), got {}", source, ema_decay);
+  if (precision != "fp32" && precision != "fp64")
+    fail("{}: precision must be \"fp32\" or \"fp64\", got \"{}\"", source, precision);
+  if (!(augment_synonym_word_probability >= 0.0 && augment_synonym_word_probability <= 1.0))
+    fail("{}: augment_synonym_word_probability must be in [0, 1], got {}", source, augment_synonym_word_probability);
+  try {
+    (void)AugmentOptions::parse(augment);
+  } catch (const Error& error) {
+    fail("{}: {}", source, error.what());
+  }
   if (eval_batch_size <= 0 || log_every <= 0 || max_nonfinite_steps <= 0)
     fail("{}: eval_batch_size, log_every and max_nonfinite_steps must be positive", source);
 }

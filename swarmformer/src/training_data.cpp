@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <tuple>
 
 #include "sf/core/error.hpp"
+#include "sf/swarmformer/augment.hpp"
 #include "sf/swarmformer/tokenizer.hpp"
 
 namespace sf {
@@ -26,6 +28,13 @@ TextDataset subsample(const TextDataset& dataset, std::int64_t count, std::uint6
 }
 
 }  // namespace
+
+AugmentOptions augment_options(const TrainingConfig& training) {
+  AugmentOptions options = AugmentOptions::parse(training.augment);
+  options.synonym_word_probability = training.augment_synonym_word_probability;
+  options.wordnet_dir = training.wordnet_dir;
+  return options;
+}
 
 std::string find_default_vocabulary(const std::string& data_path) {
   namespace fs = std::filesystem;
@@ -62,24 +71,37 @@ TrainingData load_training_data(const std::string& data_path, const std::string&
     fail("data: {} has {} classes but the model's num_classes is {}", data_path, full_train.class_names.size(),
          model.num_classes);
   const auto seed = static_cast<std::uint64_t>(training.seed);
-  auto [train_split, validation_split] = split_stratified(full_train, training.validation_fraction, seed);
-  const TextDataset train = subsample(train_split, training.max_train_examples, seed + 1);
-  const TextDataset validation = subsample(validation_split, training.max_eval_examples, seed + 2);
+  // The published protocol trains on all of train and chooses the checkpoint on test; otherwise a
+  // validation split is carved out of train.
+  TextDataset train_split, validation_split;
+  if (training.selects_on_test()) train_split = full_train;
+  else std::tie(train_split, validation_split) = split_stratified(full_train, training.validation_fraction, seed);
+  TextDataset train = subsample(train_split, training.max_train_examples, seed + 1);
   const TextDataset test = subsample(full_test, training.max_eval_examples, seed + 3);
+  nlohmann::json augmented = nullptr;
+  if (const AugmentOptions augment = augment_options(training); augment.any())
+    train = augment_dataset(train, augment, seed + 4, &augmented);
 
   TrainingData data;
-  auto tokenize = [&](const TextDataset& dataset, const char* name) {
+  auto tokenize = [&](const TextDataset& dataset, const char* name, bool evaluation) {
     CacheOutcome outcome = CacheOutcome::loaded;
-    TokenizedSplit split = cache_dir.empty() ? tokenize_dataset(dataset, tokenizer, model.seq_len)
-                                             : tokenize_cached(dataset, tokenizer, model.seq_len, cache_dir, &outcome);
+    const Framing framing = input_framing(model, evaluation);
+    TokenizedSplit split = cache_dir.empty()
+                               ? tokenize_dataset(dataset, tokenizer, model.seq_len, framing)
+                               : tokenize_cached(dataset, tokenizer, model.seq_len, cache_dir, &outcome, framing);
     if (verbose)
-      std::fprintf(stderr, "data: %s %lld examples (%s)\n", name, static_cast<long long>(split.size()),
+      std::fprintf(stderr, "data: %s %lld examples, %lld rows (%s)\n", name, static_cast<long long>(split.size()),
+                   static_cast<long long>(split.rows()),
                    cache_dir.empty() ? "tokenized" : outcome == CacheOutcome::loaded ? "from cache" : "tokenized, cached");
     return split;
   };
-  data.train = tokenize(train, "train");
-  data.validation = tokenize(validation, "validation");
-  data.test = tokenize(test, "test");
+  data.train = tokenize(train, "train", false);
+  data.test = tokenize(test, "test", true);
+  if (training.selects_on_test()) {
+    data.validation = data.test;
+  } else {
+    data.validation = tokenize(subsample(validation_split, training.max_eval_examples, seed + 2), "validation", true);
+  }
   data.description = {{"path", data_path},
                       {"vocabulary", vocab_path},
                       {"class_names", full_train.class_names},
@@ -87,7 +109,11 @@ TrainingData load_training_data(const std::string& data_path, const std::string&
                       {"validation_examples", data.validation.size()},
                       {"test_examples", data.test.size()},
                       {"full_test_examples", full_test.size()},
-                      {"validation_fraction", training.validation_fraction},
+                      {"validation_fraction", training.selects_on_test() ? 0.0 : training.validation_fraction},
+                      {"checkpoint_chosen_on", training.selects_on_test() ? "test (published protocol)" : "validation"},
+                      {"augmentation", augmented},
+                      {"truncation", model.truncation},
+                      {"eval_windows", model.eval_windows},
                       {"seq_len", model.seq_len}};
   return data;
 }

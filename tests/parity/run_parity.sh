@@ -3,7 +3,7 @@
 # parity script with it; exits 77 (CTest SKIP_RETURN_CODE) when there is none.
 # Usage: run_parity.sh [SCRIPT.py] PATH/TO/swarmformer [script options]
 #   SCRIPT.py: a script in this folder (default test_parity.py, the original variant;
-#   test_parity_enhanced.py is the enhanced variant).
+#   test_parity_enhanced.py is the enhanced variant, test_training_parity.py the training steps).
 # SF_PARITY_PYTHON=/path/to/python forces the interpreter.
 here=$(cd "$(dirname "$0")" && pwd)
 script=test_parity.py
@@ -15,7 +15,7 @@ if [ $# -lt 1 ]; then
   exit 2
 fi
 if [ ! -f "$here/$script" ]; then
-  echo "parity: no script $here/$script (the scripts are test_parity.py and test_parity_enhanced.py)" >&2
+  echo "parity: no script $here/$script (the scripts are test_parity.py, test_parity_enhanced.py and test_training_parity.py)" >&2
   exit 2
 fi
 

@@ -12,7 +12,7 @@ namespace sf {
 void write_report(const std::string& run_dir, const nlohmann::json& report);
 // Draws loss and accuracy curves from run_dir/metrics.jsonl into run_dir/curves.png with
 // gnuplot. Returns false (and says why on stderr) when gnuplot is missing or fails.
-bool plot_curves(const std::string& run_dir);
+bool plot_curves(const std::string& run_dir, const std::string& selection_label = "validation");
 // Writes `text` to `path` through a temporary file and a rename (never a half-written file).
 void write_file_atomically(const std::string& path, const std::string& text);
 // Peak resident memory of this process in MiB.
