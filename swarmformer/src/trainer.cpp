@@ -315,6 +315,9 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
       }
       if (training.check_parameters_every > 0 && state.step % training.check_parameters_every == 0)
         check_parameters(fmt::format("at step {}", state.step));
+      if (training.eval_every_steps > 0 && state.step % training.eval_every_steps == 0 &&
+          state.batch_in_epoch < steps_per_epoch)  // the epoch's end validates anyway
+        evaluate_validation(state.epoch);
       if (training.checkpoint_every_steps > 0 && state.step % training.checkpoint_every_steps == 0) save_last();
       if (stats[2] != 0.0) {
         progress.finish();
@@ -337,7 +340,7 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
       state.batch_in_epoch = 0;
       if (training.early_stopping_patience > 0 && state.evaluations_without_improvement >= training.early_stopping_patience) {
         if (root)
-          std::fprintf(stderr, "early stopping: no better validation accuracy for %lld epochs\n",
+          std::fprintf(stderr, "early stopping: no better %s accuracy for %lld evaluations\n", selection_split.c_str(),
                        static_cast<long long>(state.evaluations_without_improvement));
         stop = true;
       }

@@ -38,8 +38,8 @@ void TrainingConfig::validate(const std::string& source) const {
   if (!(validation_fraction > 0.0 && validation_fraction < 1.0))
     fail("{}: validation_fraction must be in (0, 1), got {}", source, validation_fraction);
   if (early_stopping_patience < 0 || max_train_examples < 0 || max_eval_examples < 0 || max_steps < 0 ||
-      checkpoint_every_steps < 0)
-    fail("{}: early_stopping_patience, max_* and checkpoint_every_steps must be non-negative", source);
+      checkpoint_every_steps < 0 || eval_every_steps < 0)
+    fail("{}: early_stopping_patience, max_*, checkpoint_every_steps and eval_every_steps must be non-negative", source);
   if (!(allreduce_bucket_mb >= 0.0 && allreduce_bucket_mb <= 2048.0))
     fail("{}: allreduce_bucket_mb must be in [0, 2048], got {}", source, allreduce_bucket_mb);
   if (check_parameters_every < 0) fail("{}: check_parameters_every must be non-negative, got {}", source, check_parameters_every);

@@ -31,6 +31,7 @@ struct TrainingConfig {
   std::int64_t eval_batch_size = 128;
   std::int64_t log_every = 50;
   std::int64_t checkpoint_every_steps = 0;
+  std::int64_t eval_every_steps = 0;
   std::int64_t max_nonfinite_steps = 5;
   std::int64_t max_steps = 0;
   // Data-parallel training (MPI; ignored on one process), docs/distributed.md.
@@ -74,6 +75,8 @@ void visit_fields_training(Config& config, Visitor&& visitor) {
   visitor("eval_batch_size", config.eval_batch_size, "batch size of evaluation");
   visitor("log_every", config.log_every, "steps between metrics.jsonl lines and plain progress lines");
   visitor("checkpoint_every_steps", config.checkpoint_every_steps, "also write last.safetensors every N steps (0: per epoch)");
+  visitor("eval_every_steps", config.eval_every_steps,
+          "also validate (and keep the best checkpoint) every N steps within an epoch (0: only at the end of each epoch)");
   visitor("max_nonfinite_steps", config.max_nonfinite_steps,
           "stop with an error after this many consecutive steps with a non-finite loss or gradient");
   visitor("max_steps", config.max_steps, "stop after this many optimizer steps in total (0: no limit)");
