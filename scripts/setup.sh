@@ -15,6 +15,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev                                # command line, JSON configs/headers
   libopenblas-dev                                                # GEMM benchmark baseline only
   gnuplot-nox                                                    # PNG training curves
+  wordnet-base                                                   # WordNet data for synonym augmentation
 )
 if [[ "${SF_WITH_TORCH:-0}" == 1 ]]; then packages+=(python3-torch); fi
 
