@@ -4,7 +4,7 @@
 #
 #   scripts/run.sh                          # enhanced-small, full schedule (about 45 min on 1 core)
 #   scripts/run.sh --preset original-small  # the reference model (4,302,850 parameters)
-#   scripts/run.sh --quick                  # 2,000 reviews, 1 epoch: a few minutes, checks the pipeline
+#   scripts/run.sh --quick                  # a small model of 20,000 reviews in under 5 minutes (2 cores)
 #   scripts/run.sh --preset original-small --set epochs=4 --threads 2   # extra args go to `train`
 #
 # The run directory is runs/PRESET (runs/PRESET-quick for --quick). Running the same command
@@ -27,7 +27,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-scripts/setup.sh
+scripts/setup.sh >/dev/null
 
 # ---- data ------------------------------------------------------------------------------------
 fetch() {  # fetch URL FILE: download once, atomically
@@ -67,7 +67,13 @@ out="runs/$preset"
 settings=()
 if [[ $quick == 1 ]]; then
   out="runs/$preset-quick"
-  settings=(--set max_train_examples=2000 --set max_eval_examples=2000 --set epochs=1)
+  # enhanced-small at L = 128 (head + tail of each review), 20,000 reviews x 2 epochs at a higher
+  # learning rate and less dropout, validated every 125 steps on 2,000 held-out reviews, tested on
+  # 2,000 test reviews.
+  settings=(--set seq_len=128 --set truncation=head_tail --set max_train_examples=20000 --set max_eval_examples=2000
+            --set epochs=2 --set batch_size=32 --set learning_rate=1.5e-3 --set embedding_dropout=0.1
+            --set local_dropout=0.1 --set classifier_dropout=0.1 --set eval_every_steps=125 --set log_every=25
+            --set ema_decay=0.998)
 fi
 mkdir -p runs
 resume=()
