@@ -73,7 +73,7 @@ if [[ $quick == 1 ]]; then
   settings=(--set seq_len=128 --set truncation=head_tail --set max_train_examples=20000 --set max_eval_examples=2000
             --set epochs=2 --set batch_size=32 --set learning_rate=1.5e-3 --set embedding_dropout=0.1
             --set local_dropout=0.1 --set classifier_dropout=0.1 --set eval_every_steps=125 --set log_every=25
-            --set ema_decay=0.998)
+            --set ema_decay=0.998 --set eval_windows=1)
 fi
 mkdir -p runs
 resume=()

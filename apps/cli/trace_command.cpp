@@ -83,8 +83,8 @@ void add_trace_command(CLI::App& app) {
                        .dump()
                 << '\n';
     }
-    if (average) average->swap();
-    nn::save_checkpoint(cli->out, model, nullptr, {{"config", resolved.document}, {"steps", steps}});
+    // The live weights, and the moving average beside them (ema.*) when the config keeps one.
+    nn::save_checkpoint(cli->out, model, nullptr, {{"config", resolved.document}, {"steps", steps}}, average.get());
   });
 }
 
