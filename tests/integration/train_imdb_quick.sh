@@ -20,11 +20,12 @@ mkdir -p "$work"
 out="$work/run"
 "$binary" train --preset enhanced-small --data "$data" --vocab "$vocab" --out "$out" --cache-dir "$work/cache" \
   --no-progress --threads 1 --set max_train_examples=480 --set max_eval_examples=480 --set epochs=1 \
-  --set log_every=5 --set batch_size=48 > "$work/first.json"
+  --set log_every=5 --set batch_size=48 --set eval_every_steps=5 > "$work/first.json"
 for file in report.md report.json config.json metrics.jsonl last.safetensors best.safetensors; do
   [ -s "$out/$file" ] || { echo "FAIL: $out/$file missing"; exit 1; }
 done
-grep -q '"type":"validation"' "$out/metrics.jsonl" || { echo "FAIL: no validation line in metrics.jsonl"; exit 1; }
+# eval_every_steps=5 over 10 steps: a validation at step 5 and one at the end of the epoch.
+[ "$(grep -c '"type":"validation"' "$out/metrics.jsonl")" = 2 ] || { echo "FAIL: expected 2 validation lines in metrics.jsonl"; exit 1; }
 # 480 test examples evaluated, accuracy a number in [0, 1].
 python3 - "$out/report.json" <<'PY'
 import json, sys
@@ -47,4 +48,29 @@ if "$binary" train --data "$data" --vocab "$vocab" --out "$out" --no-progress > 
   echo "FAIL: a second train into $out succeeded"; exit 1
 fi
 grep -q "already holds a run" "$work/third.txt" || { echo "FAIL: unclear error"; cat "$work/third.txt"; exit 1; }
+# The published protocol chooses on test: refused without --select-on-test, labelled when given.
+published="$work/published"
+if "$binary" train --config "$here/../../configs/original-small-published.json" --data "$data" --vocab "$vocab" \
+    --out "$published" --no-progress > "$work/refused.txt" 2>&1; then
+  echo "FAIL: checkpoint_selection=test ran without --select-on-test"; exit 1
+fi
+grep -q "pass --select-on-test" "$work/refused.txt" || { echo "FAIL: unclear refusal"; cat "$work/refused.txt"; exit 1; }
+if "$binary" train --preset enhanced-small --select-on-test --data "$data" --vocab "$vocab" --out "$published" \
+    --no-progress > "$work/refused2.txt" 2>&1; then
+  echo "FAIL: --select-on-test accepted with a config that chooses on validation"; exit 1
+fi
+"$binary" train --config "$here/../../configs/original-small-published.json" --select-on-test --data "$data" \
+  --vocab "$vocab" --out "$published" --cache-dir "$work/cache" --no-progress --threads 1 \
+  --set max_train_examples=96 --set max_eval_examples=96 --set epochs=1 > "$work/published.json"
+head -3 "$published/report.md" | grep -q "chosen on test (published protocol)" || { echo "FAIL: report.md not labelled"; exit 1; }
+python3 - "$published/report.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+assert report["checkpoint_chosen_on"] == "test (published protocol)", report["checkpoint_chosen_on"]
+data = report["data"]
+assert data["validation_examples"] == data["test_examples"] == 96, data
+augmented = data["augmentation"]  # 96 reviews + about 30% + 30% copies + 24 concatenations
+assert augmented["original"] == 96 and augmented["concatenate"] == 24, augmented
+assert data["train_examples"] == augmented["total"] > 96 + 24, data
+PY
 echo "train_imdb_quick: passed"
