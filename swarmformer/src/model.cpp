@@ -96,24 +96,33 @@ SwarmFormer::SwarmFormer(const SwarmFormerConfig& config, std::uint64_t seed) : 
                                                   nn::LinearOptions{config_.d_model, config_.num_classes}, init));
 }
 
-Variable SwarmFormer::run(const std::vector<std::int64_t>& ids, std::int64_t batch,
-                          std::vector<LayerExplanation>* explanations) {
+SwarmFormer::Encoded SwarmFormer::encode(const std::vector<std::int64_t>& ids, std::int64_t batch,
+                                        std::vector<LayerExplanation>* explanations) {
   const std::int64_t length = config_.seq_len;
   if (batch <= 0 || static_cast<std::int64_t>(ids.size()) != batch * length)
     fail("SwarmFormer: {} token ids do not form a batch of {} sequences of seq_len {}", ids.size(), batch, length);
-  Tensor keep;
+  Encoded encoded;
   if (config_.is_enhanced() && config_.mask_padding) {
     std::vector<double> mask(ids.size());
     for (std::size_t index = 0; index < ids.size(); ++index) mask[index] = ids[index] == config_.pad_id ? 0.0 : 1.0;
-    keep = Tensor::from_vector(mask, {batch, length}, classifier_->weight.dtype());
+    encoded.keep = Tensor::from_vector(mask, {batch, length}, classifier_->weight.dtype());
   }
   Variable x = token_embedding_->forward(ids, {batch, length});
   if (position_embedding_.defined()) x = x + position_embedding_;
   x = embedding_dropout_->forward(x);
   const double temperature = config_.gumbel_temperature(training_step_);
   for (std::size_t index = 0; index < layers_.size(); ++index)
-    x = layers_[index]->forward(x, keep, temperature, explanations ? &(*explanations)[index] : nullptr);
+    x = layers_[index]->forward(x, encoded.keep, temperature, explanations ? &(*explanations)[index] : nullptr);
   if (final_norm_) x = final_norm_->forward(x);
+  encoded.states = x;
+  return encoded;
+}
+
+Variable SwarmFormer::run(const std::vector<std::int64_t>& ids, std::int64_t batch,
+                          std::vector<LayerExplanation>* explanations) {
+  const Encoded encoded = encode(ids, batch, explanations);
+  const Variable& x = encoded.states;
+  const Tensor& keep = encoded.keep;
   Variable pooled;
   if (keep.defined()) {
     // Mean over real tokens; a sequence of padding only pools to zero.

@@ -45,6 +45,19 @@ class SwarmFormer : public nn::Module {
 
   // ids: B × L token ids, row-major (each in [0, vocab_size)). Returns logits [B, num_classes].
   Variable forward(const std::vector<std::int64_t>& ids, std::int64_t batch);
+
+  // The encoder alone: token states [B, L, D] after the last layer (and the final LayerNorm of the
+  // pre-LN variant), and the keep mask [B, L] (1 for a real token, 0 for padding; undefined when
+  // padding is not masked). forward() pools them for the classifier; a masked-LM head reads them
+  // at the masked positions.
+  struct Encoded {
+    Variable states;
+    Tensor keep;
+  };
+  Encoded encode(const std::vector<std::int64_t>& ids, std::int64_t batch,
+                 std::vector<LayerExplanation>* explanations = nullptr);
+  // The token embedding table [V, D] (a masked-LM decoder ties its weight to it).
+  const Variable& token_embedding_weight() const { return token_embedding_->weight; }
   // The same forward in evaluation mode, without a graph, also returning per-layer explanations.
   std::vector<LayerExplanation> explain(const std::vector<std::int64_t>& ids, std::int64_t batch, Tensor* logits = nullptr);
 
