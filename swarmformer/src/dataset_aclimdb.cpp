@@ -12,6 +12,7 @@
 // "<length> path=<name>\n" records.
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -93,10 +94,11 @@ std::string pax_path(const std::string& records, const std::string& where) {
 
 }  // namespace
 
-TextDataset load_aclimdb_archive(const std::string& path, const std::string& split) {
-  check_split(split, path);
-  detail::InputFile input(path);
-  std::vector<AclImdbFile> files;
+namespace detail {
+
+void read_tar(const std::string& path, const std::function<bool(const std::string& name)>& wanted,
+              const std::function<void(const std::string& name, std::string data)>& take) {
+  InputFile input(path);
   std::string long_name;
   std::array<char, 512> header{};
   std::uint64_t offset = 0;  // of the current header, in the uncompressed archive
@@ -119,21 +121,16 @@ TextDataset load_aclimdb_archive(const std::string& path, const std::string& spl
     if (std::memcmp(&header[257], "ustar\0", 6) == 0 && header[345] != '\0') name = c_string(&header[345], 155) + "/" + name;
     if (!long_name.empty()) name = std::exchange(long_name, {});
 
-    std::string file_name;
     const bool metadata = type == 'L' || type == 'x';
-    const int label = (type == '0' || type == '\0' || type == '7') ? member_label(name, split, file_name) : -1;
-    if (metadata || label >= 0) {
+    const bool file = (type == '0' || type == '\0' || type == '7') && wanted(name);
+    if (metadata || file) {
       if (size > (1ull << 32)) fail("{}: member {} is implausibly large ({} bytes)", where, name, size);
       data.resize(static_cast<std::size_t>(padded));
       input.read_exactly(data.data(), data.size(), "the data of member " + name);
       data.resize(static_cast<std::size_t>(size));
-      if (type == 'L') {
-        long_name = c_string(data.data(), data.size());
-      } else if (type == 'x') {
-        long_name = pax_path(data, where);
-      } else {
-        files.push_back({label, file_name, path + ": " + name, std::move(data)});
-      }
+      if (type == 'L') long_name = c_string(data.data(), data.size());
+      else if (type == 'x') long_name = pax_path(data, where);
+      else take(name, std::move(data));
     } else {
       // Skip the member's data; gzip cannot seek, so read it into a scratch block.
       std::array<char, 512> scratch{};
@@ -141,10 +138,26 @@ TextDataset load_aclimdb_archive(const std::string& path, const std::string& spl
     }
     offset += padded;
   }
-  for (std::size_t label = 0; label < class_folders.size(); ++label)
-    if (std::none_of(files.begin(), files.end(), [&](const AclImdbFile& file) { return file.label == static_cast<int>(label); }))
+}
+
+}  // namespace detail
+
+TextDataset load_aclimdb_archive(const std::string& path, const std::string& split) {
+  check_split(split, path);
+  std::vector<AclImdbFile> files;
+  std::string file_name;
+  int label = -1;
+  detail::read_tar(
+      path,
+      [&](const std::string& name) {
+        label = member_label(name, split, file_name);
+        return label >= 0;
+      },
+      [&](const std::string& name, std::string data) { files.push_back({label, file_name, path + ": " + name, std::move(data)}); });
+  for (std::size_t label_index = 0; label_index < class_folders.size(); ++label_index)
+    if (std::none_of(files.begin(), files.end(), [&](const AclImdbFile& file) { return file.label == static_cast<int>(label_index); }))
       fail("{}: the archive has no aclImdb/{}/{}/*.txt files (expected Stanford's aclImdb_v1.tar.gz layout)", path, split,
-           class_folders[label]);
+           class_folders[label_index]);
   return detail::aclimdb_dataset(std::move(files), path);
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -89,5 +90,11 @@ struct AclImdbFile {
 TextDataset aclimdb_dataset(std::vector<AclImdbFile> files, const std::string& source);
 
 std::string lower_case_ascii(std::string_view text);
+
+// Streams a tar (or tar.gz) archive: take(name, data) for every regular member whose name
+// wanted(name) accepts, in archive order (GNU long names and pax paths resolved). Errors name the
+// archive and the offset.
+void read_tar(const std::string& path, const std::function<bool(const std::string& name)>& wanted,
+              const std::function<void(const std::string& name, std::string data)>& take);
 
 }  // namespace sf::detail
