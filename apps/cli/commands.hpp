@@ -10,7 +10,7 @@ namespace sf::cli {
 // sf::Error on bad input (main prints it and exits with status 1).
 void add_model_commands(CLI::App& app);      // info, init, forward, flops
 void add_gradcheck_command(CLI::App& app);   // gradcheck
-void add_train_commands(CLI::App& app);      // train, eval, predict
+void add_train_commands(CLI::App& app);      // train, pretrain, eval, predict
 void add_bench_command(CLI::App& app);       // bench
 void add_tokenize_command(CLI::App& app);    // tokenize
 void add_trace_command(CLI::App& app);       // trace

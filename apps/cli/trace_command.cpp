@@ -71,12 +71,13 @@ void add_trace_command(CLI::App& app) {
       batch.ids.assign(ids.begin() + step * cli->batch * length, ids.begin() + (step + 1) * cli->batch * length);
       batch.labels.assign(labels.begin() + step * cli->batch, labels.begin() + (step + 1) * cli->batch);
       model.set_training_step(step);
-      const BatchOutcome outcome = forward_backward(model, batch, cli->batch, training.label_smoothing);
+      const StepOutcome outcome = forward_backward(model, batch, cli->batch, training.label_smoothing);
+      const double loss = outcome.loss_sum / static_cast<double>(cli->batch);
       const double learning_rate = schedule.learning_rate(step);
-      const UpdateOutcome update = apply_update(parameters, *optimizer, schedule, step, training.gradient_clip,
-                                                outcome.loss_sum, average.get());
+      const UpdateOutcome update =
+          apply_update(parameters, *optimizer, schedule, step, training.gradient_clip, loss, average.get());
       std::cout << nlohmann::json{{"step", step},
-                                  {"loss", outcome.loss_sum},
+                                  {"loss", loss},
                                   {"gradient_norm", update.gradient_norm},
                                   {"learning_rate", learning_rate},
                                   {"applied", update.applied}}

@@ -25,7 +25,8 @@ std::string vocabulary_or_default(const std::string& given, const std::string& d
 
 }  // namespace
 
-void add_train_commands(CLI::App& app) {
+// `train` and `pretrain`: one trainer, two tasks, the same options (pretrain adds --corpus).
+void add_training_command(CLI::App& app, bool pretraining) {
   struct TrainCli {
     TrainOptions options;
     std::string preset, config_file;
@@ -33,12 +34,17 @@ void add_train_commands(CLI::App& app) {
     bool no_progress = false;
   };
   auto train_cli = std::make_shared<TrainCli>();
-  CLI::App* train_command = app.add_subcommand("train", "train a SwarmFormer, evaluate it, write a report");
+  const char* name = pretraining ? "pretrain" : "train";
+  CLI::App* train_command = app.add_subcommand(
+      name, pretraining ? "pretrain a SwarmFormer encoder with masked language modelling on unlabelled text (never the test split)"
+                        : "train a SwarmFormer, evaluate it, write a report");
   train_command->add_option("--preset", train_cli->preset, "a built-in preset (default enhanced-small)");
   train_command->add_option("--config", train_cli->config_file, "a JSON config file");
   train_command->add_option("--data", train_cli->options.data,
-                            "dataset: aclImdb folder or aclImdb_v1.tar.gz, a folder with train/test .jsonl[.gz], or a "
-                            ".jsonl/.csv file pair prefix")
+                            pretraining ? "dataset whose training and unlabelled texts (aclImdb train/unsup, unsup.jsonl) "
+                                          "are the corpus; its test texts are kept out"
+                                        : "dataset: aclImdb folder or aclImdb_v1.tar.gz, a folder with train/test "
+                                          ".jsonl[.gz], or a .jsonl/.csv file pair prefix")
       ->required();
   train_command->add_option("--out", train_cli->options.out, "run directory (checkpoints, metrics, report)")->required();
   train_command->add_option("--vocab", train_cli->options.vocab, "vocab.txt (default: found next to the data)");
@@ -46,29 +52,45 @@ void add_train_commands(CLI::App& app) {
   train_command->add_option("--cache-dir", train_cli->options.cache_dir, "tokenized-data cache (default RUN_DIR/cache)");
   train_command->add_flag("--resume", train_cli->options.resume, "continue the run in --out from last.safetensors");
   train_command->add_flag("--no-progress", train_cli->no_progress, "plain progress lines even on a terminal");
-  train_command->add_flag("--select-on-test", train_cli->options.select_on_test,
-                          "confirm a config with checkpoint_selection=test (the published SwarmFormer protocol: the "
-                          "test split chooses the checkpoint; reports say so)");
+  train_command->add_option("--init-from", train_cli->options.init_from,
+                            "start from these weights, by name (e.g. a `pretrain` run's best.safetensors); the "
+                            "classifier and anything else the file lacks stay freshly initialized");
+  if (pretraining) {
+    train_command->add_option("--corpus", train_cli->options.extra_corpora,
+                              "more unlabelled text: .jsonl[.gz] (\"text\" fields), .txt[.gz] (a text per line), an "
+                              "aclImdb folder or archive (repeatable)");
+  } else {
+    train_command->add_flag("--select-on-test", train_cli->options.select_on_test,
+                            "confirm a config with checkpoint_selection=test (the published SwarmFormer protocol: the "
+                            "test split chooses the checkpoint; reports say so)");
+  }
   add_threads_option(train_command, train_cli->threads);
-  train_command->callback([train_cli] {
+  train_command->callback([train_cli, pretraining, name] {
     auto communicator = make_communicator();
     apply_threads(train_cli->threads);
     TrainOptions options = train_cli->options;
-    if (!train_cli->preset.empty() && !train_cli->config_file.empty()) fail("train: give --preset or --config, not both");
+    if (!train_cli->preset.empty() && !train_cli->config_file.empty()) fail("{}: give --preset or --config, not both", name);
     options.config = !train_cli->config_file.empty() ? train_cli->config_file
                      : !train_cli->preset.empty()    ? train_cli->preset
                                                      : "enhanced-small";
     options.vocab = vocabulary_or_default(options.vocab, options.data);
     options.progress_bar = !train_cli->no_progress;
-    const TrainResult result = train(options, *communicator);
+    const TrainResult result = pretraining ? pretrain(options, *communicator) : train(options, *communicator);
     if (communicator->is_root() && !result.interrupted) {
-      std::cout << nlohmann::json{{"test", result.test.to_json()}, {"report", options.out + "/report.md"},
+      std::cout << nlohmann::json{{pretraining ? "validation" : "test",
+                                   result.report.value(pretraining ? "validation" : "test", nlohmann::json())},
+                                  {"report", options.out + "/report.md"},
                                   {"curves", options.out + "/curves.png"}}
                        .dump(2)
                 << std::endl;
     }
     if (result.interrupted) throw CLI::RuntimeError(130);
   });
+}
+
+void add_train_commands(CLI::App& app) {
+  add_training_command(app, /*pretraining=*/false);
+  add_training_command(app, /*pretraining=*/true);
 
   struct EvalCli {
     std::string checkpoint, data, vocab, split = "test", preset;

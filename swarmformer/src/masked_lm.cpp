@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include "sf/autograd/functional.hpp"
 #include "sf/core/error.hpp"
@@ -77,7 +78,10 @@ Variable MaskedLanguageModelHead::forward(const Variable& states, const std::vec
   const Variable flat = reshape(states, {states.size(0) * states.size(1), states.size(2)});
   const Variable chosen = index_select(flat, 0, positions);  // [M, D], before the vocabulary projection
   const Variable hidden = norm_->forward(gelu(transform_->forward(chosen)));
-  return linear(hidden, embedding_weight, decoder_bias_);
+  // The embedding rows are N(0, 1) (PyTorch's nn.Embedding init), so u Eᵀ would have a standard
+  // deviation of √D; 1/√D brings the initial logits to O(1) (T5 rescales its tied head the same way).
+  const double scale = 1.0 / std::sqrt(static_cast<double>(states.size(2)));
+  return linear(hidden * scale, embedding_weight, decoder_bias_);
 }
 
 std::string MaskedLanguageModelHead::describe() const {

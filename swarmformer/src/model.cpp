@@ -72,7 +72,7 @@ Variable SwarmFormerLayer::forward(const Variable& input, const Tensor& keep, do
 
 std::string SwarmFormerLayer::describe() const { return fmt::format("SwarmFormerLayer(clusters={})", clusters_); }
 
-SwarmFormer::SwarmFormer(const SwarmFormerConfig& config, std::uint64_t seed) : config_(config) {
+SwarmFormer::SwarmFormer(const SwarmFormerConfig& config, std::uint64_t seed) : config_(config), seed_(seed) {
   config_.validate();
   Generator init = Generator(seed).fork(0);
   noise_ = std::make_shared<Generator>(Generator(seed).fork(1));
@@ -135,6 +135,19 @@ Variable SwarmFormer::run(const std::vector<std::int64_t>& ids, std::int64_t bat
 }
 
 Variable SwarmFormer::forward(const std::vector<std::int64_t>& ids, std::int64_t batch) { return run(ids, batch, nullptr); }
+
+void SwarmFormer::add_masked_lm_head() {
+  if (masked_lm_head_) return;
+  Generator init = Generator(seed_).fork(2);
+  masked_lm_head_ = register_module("mlm_head", std::make_shared<MaskedLanguageModelHead>(config_.d_model, config_.vocab_size, init));
+  if (classifier_->weight.dtype() != masked_lm_head_->parameters().front().dtype()) masked_lm_head_->to(classifier_->weight.dtype());
+}
+
+Variable SwarmFormer::masked_lm_logits(const std::vector<std::int64_t>& ids, std::int64_t batch,
+                                       const std::vector<std::int64_t>& positions) {
+  SF_CHECK(masked_lm_head_ != nullptr, "SwarmFormer: masked_lm_logits needs add_masked_lm_head() first");
+  return masked_lm_head_->forward(encode(ids, batch).states, positions, token_embedding_->weight);
+}
 
 std::vector<LayerExplanation> SwarmFormer::explain(const std::vector<std::int64_t>& ids, std::int64_t batch,
                                                    Tensor* logits) {

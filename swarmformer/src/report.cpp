@@ -77,15 +77,20 @@ void write_report(const std::string& run_dir, const nlohmann::json& report) {
                       report["data"]["test_examples"].get<std::int64_t>());
   if (report["data"].contains("augmentation") && !report["data"]["augmentation"].is_null())
     text += fmt::format("- augmentation of the training split: {}\n", report["data"]["augmentation"].dump());
-  text += fmt::format("- checkpoint: epoch {} (best {} accuracy), {} optimizer steps in all\n",
+  text += fmt::format("- checkpoint: epoch {} (best {} {}), {} optimizer steps in all\n",
                       report["best_epoch"].get<std::int64_t>(),
                       on_test ? "test, chosen on test (published protocol)" : "validation",
-                      report["steps"].get<std::int64_t>());
+                      report.value("score_name", std::string("accuracy")), report["steps"].get<std::int64_t>());
   text += fmt::format("- training wall time: {:.1f} s, {:.0f} tokens/s, peak RSS {:.0f} MiB, {}\n",
                       report["wall_time_seconds"].get<double>(), report["tokens_per_second"].get<double>(),
                       report["peak_rss_mb"].get<double>(), report["parallelism"].get<std::string>());
   text += fmt::format("- git commit: `{}`\n\n", report["git_commit"].get<std::string>());
-  if (on_test) {
+  if (!report.contains("test")) {  // pretraining: no classes, no test split
+    text += fmt::format("## Validation (best, chosen on {})\n\n| metric | value |\n| --- | ---: |\n",
+                        report.value("score_name", std::string("score")));
+    for (const auto& [key, value] : report["validation"].items())
+      text += fmt::format("| {} | {} |\n", key, value.is_number_float() ? fmt::format("{:.4f}", value.get<double>()) : value.dump());
+  } else if (on_test) {
     text += "## Test (chosen on test (published protocol): the best of the per-epoch test evaluations)\n\n" +
             metrics_table(report["test"]);
   } else {

@@ -1,12 +1,16 @@
 // The training loop. See trainer.hpp for the run directory and the resume guarantee.
 #include "sf/swarmformer/trainer.hpp"
 
+#include "hashing.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <sstream>
 
 #include "sf/autograd/functional.hpp"
 #include "sf/core/compute.hpp"
@@ -20,11 +24,13 @@
 #include "sf/swarmformer/gradient_reducer.hpp"
 #include "sf/swarmformer/report.hpp"
 #include "sf/swarmformer/tokenizer.hpp"
-#include "sf/swarmformer/training_data.hpp"
 #include "sf/swarmformer/training_step.hpp"
+#include "sf/swarmformer/training_task.hpp"
 
 namespace sf {
 namespace {
+
+using TaskFactory = std::function<std::unique_ptr<TrainingTask>(const TaskPaths&, const ResolvedConfig&, Communicator&, bool)>;
 
 std::atomic<int> received_signal{0};
 extern "C" void on_stop_signal(int signal_number) { received_signal.store(signal_number); }
@@ -95,13 +101,50 @@ class MetricsLog {
   std::ofstream stream_;
 };
 
+// Loads the tensors of `path` whose names are parameters of `model` (shapes checked), leaving the
+// others as initialized; says what was loaded, what is new and what the file holds unused.
+// Loads the encoder tensors of `path` whose names are parameters of `model` (shapes checked), and
+// leaves the task heads (classifier.*, mlm_head.*) and whatever the file lacks as initialized; says
+// what was loaded, what is new and what the file holds unused.
+nlohmann::json initialize_from(SwarmFormer& model, const std::string& path, bool verbose) {
+  const SafetensorsFile file = load_safetensors(path);
+  const nlohmann::json stored = file.metadata.value("config", nlohmann::json()).value("model", nlohmann::json());
+  if (stored.is_object() && stored.value("variant", model.config().variant) != model.config().variant)
+    fail("--init-from {}: it holds an {} SwarmFormer, but this run trains the {} variant", path,
+         stored.value("variant", std::string()), model.config().variant);
+  const auto is_head = [](const std::string& name) { return name.rfind("classifier.", 0) == 0 || name.rfind("mlm_head.", 0) == 0; };
+  NamedTensors destinations;
+  std::vector<std::string> fresh;
+  for (auto& [name, parameter] : model.named_parameters()) {
+    if (is_head(name)) fresh.push_back(name);
+    else destinations.emplace_back(name, parameter.data());
+  }
+  const LoadReport loaded = load_into(file, destinations, /*strict=*/false, path);  // shape mismatches throw, all listed
+  for (auto& [name, parameter] : model.named_parameters()) parameter.data().bump_version();
+  fresh.insert(fresh.end(), loaded.missing.begin(), loaded.missing.end());
+  std::vector<std::string> unused;
+  for (const std::string& name : loaded.unexpected)
+    if (name.rfind("optimizer.", 0) != 0 && name.rfind("ema.", 0) != 0) unused.push_back(name);
+  const std::int64_t count = static_cast<std::int64_t>(destinations.size() - loaded.missing.size());
+  if (count == 0) fail("--init-from {}: none of its tensors is an encoder parameter of this model", path);
+  std::ifstream stream(path, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << stream.rdbuf();
+  const std::string hash = fmt::format("{:016x}", detail::fnv1a(bytes.str()));
+  if (verbose)
+    std::fprintf(stderr, "init-from %s (fnv1a64 %s): loaded %lld tensors; new: %s; unused: %s\n", path.c_str(), hash.c_str(),
+                 static_cast<long long>(count), fresh.empty() ? "none" : fmt::format("{}", fmt::join(fresh, ", ")).c_str(),
+                 unused.empty() ? "none" : fmt::format("{}", fmt::join(unused, ", ")).c_str());
+  return {{"path", path}, {"fnv1a64", hash}, {"loaded", count}, {"new", fresh}, {"unused", unused}};
+}
+
 std::string format_duration(double seconds) {
   const auto total = static_cast<std::int64_t>(seconds);
   return total >= 3600 ? fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60)
                        : fmt::format("{:02}:{:02}", total / 60, total % 60);
 }
 
-TrainResult run_training(const TrainOptions& options, Communicator& communicator) {
+TrainResult run_training(const TrainOptions& options, Communicator& communicator, const TaskFactory& make_task) {
   const bool root = communicator.is_root();
   namespace fs = std::filesystem;
   if (options.out.empty()) fail("train: --out RUN_DIR is required");
@@ -127,17 +170,26 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
   const std::string selection_split = training.selects_on_test() ? "test (chosen on test: published protocol)" : "validation";
   if (root) write_file_atomically(options.out + "/config.json", resolved.document.dump(2) + "\n");
 
-  // Data.
-  const TrainingData data = load_training_data(options.data, options.vocab, model_config, training,
-                                               options.cache_dir.empty() ? options.out + "/cache" : options.cache_dir, root);
-  const auto train_count = static_cast<std::int64_t>(data.train.labels.size());
+  // The task: its data, its loss, its evaluation.
+  const TaskPaths paths{.data = options.data,
+                        .vocab = options.vocab,
+                        .cache_dir = options.cache_dir.empty() ? options.out + "/cache" : options.cache_dir,
+                        .extra_corpora = options.extra_corpora};
+  const std::unique_ptr<TrainingTask> task = make_task(paths, resolved, communicator, root);
+  const std::int64_t train_count = task->train_size();
   const std::int64_t steps_per_epoch = (train_count + training.batch_size - 1) / training.batch_size;
   const std::int64_t total_steps = steps_per_epoch * training.epochs;
-  if (steps_per_epoch == 0) fail("train: the training split of {} is empty", options.data);
+  if (steps_per_epoch == 0) fail("{}: no training data in {}", task->name(), options.data);
 
-  // Model, optimizer, schedule.
+  // Model (with what the task adds), optimizer, schedule.
   SwarmFormer model(model_config, static_cast<std::uint64_t>(training.seed));
+  task->prepare(model);
   if (training.precision == "fp64") model.to(DType::Float64);
+  nlohmann::json init_report = nullptr;
+  if (!options.init_from.empty()) {
+    if (options.resume) fail("train: --init-from starts a run; a resumed run continues from its own last.safetensors");
+    init_report = initialize_from(model, options.init_from, root);
+  }
   const std::unique_ptr<nn::AdamW> optimizer_owner = make_optimizer(model, training);
   nn::AdamW& optimizer = *optimizer_owner;
   std::unique_ptr<nn::ExponentialMovingAverage> average;
@@ -174,8 +226,9 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
     const nlohmann::json metadata = {{"config", resolved.document},
                                      {"training_state", state.to_json()},
                                      {"noise", {{"seed", model.noise_generator().seed}, {"offset", model.noise_generator().offset}}},
-                                     {"data", data.description},
-                                     {"class_names", data.train.class_names}};
+                                     {"task", task->name()},
+                                     {"data", task->data_description()},
+                                     {"class_names", task->class_names()}};
     nn::save_checkpoint(last_path, model, &optimizer, metadata, average.get());
   };
 
@@ -194,7 +247,7 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
 
   TrainResult result;
   const std::int64_t seq_len = model_config.seq_len;
-  double window_loss = 0.0, window_correct = 0.0, window_count = 0.0, window_seconds = 0.0;
+  double window_loss = 0.0, window_correct = 0.0, window_units = 0.0, window_seconds = 0.0;
   std::int64_t window_tokens = 0;
   // A run stopped by max_steps is not finished: --resume with a larger max_steps continues it.
   bool stop = state.finished || (training.max_steps > 0 && state.step >= training.max_steps);
@@ -202,30 +255,30 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
   // Validation (or, under the published protocol, test) with the averaged weights when kept.
   auto evaluate_validation = [&](std::int64_t epoch) {
     if (average) average->swap();
-    const ClassificationMetrics validation =
-        evaluate(model, data.validation, training.eval_batch_size, communicator, training.max_eval_examples);
-    const double accuracy = validation.accuracy();
-    nlohmann::json entry = validation.to_json();
+    const TaskEvaluation validation = task->validate(model);
+    const double accuracy = validation.score;
+    nlohmann::json entry = validation.metrics;
     entry["type"] = "validation";
     entry["split"] = selection_split;
     entry["epoch"] = epoch + 1;
     entry["step"] = state.step;
     log.write(entry);
     if (root)
-      std::fprintf(stderr, "epoch %lld: %s accuracy %.2f%%, loss %.4f%s\n", static_cast<long long>(epoch + 1),
-                   selection_split.c_str(), 100.0 * accuracy, validation.loss,
+      std::fprintf(stderr, "epoch %lld: %s %s %.2f%%, loss %.4f%s\n", static_cast<long long>(epoch + 1),
+                   selection_split.c_str(), task->score_name().c_str(), 100.0 * accuracy, validation.loss,
                    accuracy > state.best_validation_accuracy ? " (best)" : "");
     if (accuracy > state.best_validation_accuracy) {
       state.best_validation_accuracy = accuracy;
       state.best_epoch = epoch + 1;
-      state.best_validation = validation.to_json();
+      state.best_validation = validation.metrics;
       if (root)
         nn::save_checkpoint(best_path, model, nullptr,
                             {{"config", resolved.document},
+                             {"task", task->name()},
                              {"epoch", epoch + 1},
                              {"validation", state.best_validation},
                              {"checkpoint_chosen_on", selection_split},
-                             {"class_names", data.train.class_names}});
+                             {"class_names", task->class_names()}});
     }
     if (average) average->swap();
     // Patience: from early_stopping_min_epochs on, against the best score seen since then.
@@ -253,21 +306,17 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
       model.set_training_step(state.step);
       const Generator shared_noise = model.noise_generator();
       if (communicator.size() > 1) model.noise_generator() = rank_noise_stream(shared_noise, communicator.rank());
-      std::vector<double> stats{0.0, 0.0, 0.0, 0.0};  // loss sum, correct, interrupt flag, noise draws
       reducer.begin_step();
-      if (!rows.empty()) {
-        const BatchOutcome outcome =
-            forward_backward(model, make_batch(data.train, rows), global_count, training.label_smoothing, reducer.hook());
-        stats[0] = outcome.loss_sum * static_cast<double>(global_count);
-        stats[1] = outcome.correct;
-      }
+      const StepOutcome outcome = task->step(model, rows, global_count, state.epoch, reducer.hook());
+      // loss sum, correct, interrupt flag, noise draws, units (examples or masked tokens)
+      std::vector<double> stats{outcome.loss_sum, outcome.correct, 0.0, 0.0, outcome.units};
       stats[2] = received_signal.load() != 0 ? 1.0 : 0.0;
       stats[3] = static_cast<double>(model.noise_generator().offset - shared_noise.offset);
       reducer.finish_step();
       communicator.allreduce_sum(stats);
       if (communicator.size() > 1)
         model.noise_generator() = Generator(shared_noise.seed, shared_noise.offset + static_cast<std::uint64_t>(stats[3]));
-      const double batch_loss = stats[0] / static_cast<double>(global_count);
+      const double batch_loss = stats[4] > 0.0 ? stats[0] / stats[4] : 0.0;
       const UpdateOutcome update =
           apply_update(parameters, optimizer, schedule, state.step, training.gradient_clip, batch_loss, average.get());
       const double norm = update.gradient_norm;
@@ -294,7 +343,7 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
       state.tokens_seen += global_count * seq_len;
       window_loss += stats[0];
       window_correct += stats[1];
-      window_count += static_cast<double>(global_count);
+      window_units += stats[4];
       window_seconds += seconds;
       window_tokens += global_count * seq_len;
       const bool log_now = state.step % training.log_every == 0 || state.batch_in_epoch == steps_per_epoch;
@@ -302,15 +351,15 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
       const double remaining_steps = static_cast<double>(total_steps - state.step);
       const std::string text = fmt::format(
           "epoch {}/{} step {}/{} loss {:.4f} acc {:.1f}% {:.0f} tok/s ETA {}", state.epoch + 1, training.epochs,
-          state.batch_in_epoch, steps_per_epoch, window_loss / window_count, 100.0 * window_correct / window_count,
+          state.batch_in_epoch, steps_per_epoch, window_loss / window_units, 100.0 * window_correct / window_units,
           tokens_per_second, format_duration(remaining_steps * static_cast<double>(global_count * seq_len) / std::max(tokens_per_second, 1.0)));
       if (root) progress.update(text, static_cast<double>(state.batch_in_epoch) / static_cast<double>(steps_per_epoch), log_now);
       if (log_now) {
-        log.write({{"type", "train"}, {"epoch", state.epoch + 1}, {"step", state.step}, {"loss", window_loss / window_count},
-                   {"last_loss", batch_loss}, {"accuracy", window_correct / window_count},
+        log.write({{"type", "train"}, {"epoch", state.epoch + 1}, {"step", state.step}, {"loss", window_loss / window_units},
+                   {"last_loss", batch_loss}, {"accuracy", window_correct / window_units},
                    {"learning_rate", optimizer.learning_rate()}, {"gradient_norm", norm},
                    {"tokens_per_second", tokens_per_second}});
-        window_loss = window_correct = window_count = window_seconds = 0.0;
+        window_loss = window_correct = window_units = window_seconds = 0.0;
         window_tokens = 0;
       }
       if (training.check_parameters_every > 0 && state.step % training.check_parameters_every == 0)
@@ -352,17 +401,18 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
   state.finished = !stopped_by_max_steps;
   save_last();
 
-  // The test split, once, with the checkpoint chosen on validation.
+  // The task's last word (classification: the test split, once) with the chosen checkpoint.
   // Only rank 0 writes (and so can be sure to see) best.safetensors; the others get its weights.
   if (root) nn::load_checkpoint(best_path, model, nullptr);
   std::vector<Tensor> best_values;
   for (const Variable& parameter : parameters) best_values.push_back(parameter.data());
   communicator.broadcast(best_values, 0);
-  result.test = evaluate(model, data.test, training.eval_batch_size, communicator, training.max_eval_examples);
+  const nlohmann::json final_evaluation = task->finish(model);
   if (root) {
     const bool plotted = plot_curves(options.out, training.selects_on_test() ? "test (chosen on test)" : "validation");
     nlohmann::json report = {
-        {"test", result.test.to_json()},
+        {"task", task->name()},
+        {"score_name", task->score_name()},
         {"validation", state.best_validation},
         {"checkpoint_chosen_on", training.selects_on_test() ? "test (published protocol)" : "validation"},
         {"best_epoch", state.best_epoch},
@@ -374,27 +424,46 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
         {"parallelism", fmt::format("{} x {} threads", communicator.describe(), parallel::num_threads())},
         {"nonfinite_steps_skipped", state.nonfinite_total},
         {"config", resolved.document},
-        {"data", data.description},
+        {"init_from", init_report},
+        {"data", task->data_description()},
         {"git_commit", build_git_commit()},
         {"curves", plotted ? "curves.png" : ""}};
+    for (const auto& [key, value] : final_evaluation.items()) report[key] = value;
     write_report(options.out, report);
     result.report = report;
   }
   return result;
 }
 
-}  // namespace
-
-TrainResult train(const TrainOptions& options, Communicator& communicator) {
-  if (communicator.size() == 1) return run_training(options, communicator);
+TrainResult run_guarded(const TrainOptions& options, Communicator& communicator, const TaskFactory& make_task) {
+  if (communicator.size() == 1) return run_training(options, communicator, make_task);
   // Under MPI an error on one rank must not leave the others waiting in a collective: it aborts
   // the whole job, naming the rank. Checkpoint writes are atomic, so last.safetensors stays valid.
   try {
-    return run_training(options, communicator);
+    return run_training(options, communicator, make_task);
   } catch (const std::exception& error) {
     communicator.abort(error.what());
     throw;  // not reached: abort ends the process
   }
+}
+
+}  // namespace
+
+TrainResult train(const TrainOptions& options, Communicator& communicator) {
+  return run_guarded(options, communicator,
+                     [](const TaskPaths& paths, const ResolvedConfig& resolved, Communicator& comm, bool verbose) {
+                       return make_classification_task(paths, resolved.model, resolved.training, comm, verbose);
+                     });
+}
+
+TrainResult pretrain(const TrainOptions& options, Communicator& communicator) {
+  if (options.select_on_test) fail("pretrain: --select-on-test has no meaning here (pretraining never sees the test split)");
+  return run_guarded(options, communicator,
+                     [](const TaskPaths& paths, const ResolvedConfig& resolved, Communicator& comm, bool verbose) {
+                       if (resolved.training.selects_on_test())
+                         fail("pretrain: checkpoint_selection must be \"validation\" (pretraining never sees the test split)");
+                       return make_masked_lm_task(paths, resolved.model, resolved.training, comm, verbose);
+                     });
 }
 
 }  // namespace sf

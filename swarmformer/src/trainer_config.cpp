@@ -59,6 +59,9 @@ void TrainingConfig::validate(const std::string& source) const {
   } catch (const Error& error) {
     fail("{}: {}", source, error.what());
   }
+  if (!(mask_fraction > 0.0 && mask_fraction <= 1.0)) fail("{}: mask_fraction must be in (0, 1], got {}", source, mask_fraction);
+  if (pretrain_windows < 1 || pretrain_windows > 64)
+    fail("{}: pretrain_windows must be in [1, 64], got {}", source, pretrain_windows);
   if (eval_batch_size <= 0 || log_every <= 0 || max_nonfinite_steps <= 0)
     fail("{}: eval_batch_size, log_every and max_nonfinite_steps must be positive", source);
 }

@@ -25,15 +25,15 @@ LRSchedule make_schedule(const TrainingConfig& training, std::int64_t total_step
   return schedule;
 }
 
-BatchOutcome forward_backward(SwarmFormer& model, const Batch& batch, std::int64_t global_count, double label_smoothing,
-                              const GradientReducer::LeafReadyHook& hook) {
-  BatchOutcome outcome;
+StepOutcome forward_backward(SwarmFormer& model, const Batch& batch, std::int64_t global_count, double label_smoothing,
+                             const GradientReducer::LeafReadyHook& hook) {
+  StepOutcome outcome;
   const Variable logits = model.forward(batch.ids, batch.count);
   // Σ_rows loss / global batch: summed over ranks this is exactly the global mean.
-  const Variable loss = cross_entropy(logits, batch.labels, {.label_smoothing = label_smoothing, .reduction = Reduction::Sum}) *
-                        (1.0 / static_cast<double>(global_count));
-  loss.backward(Tensor(), /*retain_graph=*/false, hook);
-  outcome.loss_sum = loss.item();
+  const Variable summed = cross_entropy(logits, batch.labels, {.label_smoothing = label_smoothing, .reduction = Reduction::Sum});
+  (summed * (1.0 / static_cast<double>(global_count))).backward(Tensor(), /*retain_graph=*/false, hook);
+  outcome.loss_sum = summed.item();
+  outcome.units = static_cast<double>(batch.count);
   const std::vector<std::int64_t> predictions = compute::argmax(logits.data(), -1);
   for (std::size_t index = 0; index < predictions.size(); ++index)
     outcome.correct += predictions[index] == batch.labels[index] ? 1.0 : 0.0;

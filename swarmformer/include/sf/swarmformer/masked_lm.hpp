@@ -11,7 +11,10 @@
 // Head (MaskedLanguageModelHead), on the encoder's states h [B, L, D] at the M chosen positions:
 //   g = rows of h at the chosen positions                       [M, D]   (gathered first, so the
 //   u = LayerNorm(GELU(g W_d + b_d))                            [M, D]    cost scales with M, not
-//   logits = u Eᵀ + b_v       (E: the token embedding [V, D])   [M, V]    B × L)
+//   logits = (u / √D) Eᵀ + b_v  (E: the token embedding [V, D]) [M, V]    B × L)
+// The 1/√D keeps the initial logits O(1): E is N(0, 1) (PyTorch's embedding init, which the
+// classifiers were tuned with), so u Eᵀ alone would start with a standard deviation of √D and a
+// loss near 4√D instead of ln V (measured: 46 instead of 10.3 at D = 128).
 //   loss = mean over the M positions of CE(logits, original ids)
 // The decoder's weight is the embedding table itself (tied), so its gradient reaches E twice:
 // through the decoder and through the embedding lookup.

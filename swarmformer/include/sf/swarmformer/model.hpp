@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sf/swarmformer/blocks.hpp"
+#include "sf/swarmformer/masked_lm.hpp"
 
 namespace sf {
 
@@ -58,6 +59,13 @@ class SwarmFormer : public nn::Module {
                  std::vector<LayerExplanation>* explanations = nullptr);
   // The token embedding table [V, D] (a masked-LM decoder ties its weight to it).
   const Variable& token_embedding_weight() const { return token_embedding_->weight; }
+
+  // Self-pretraining: adds the masked-LM head as the child "mlm_head" (its own initial weights
+  // from the model's seed, so the encoder's stay those of the same seed without it), and gives the
+  // logits [M, V] at the chosen flat positions of a batch of (corrupted) ids.
+  void add_masked_lm_head();
+  bool has_masked_lm_head() const { return masked_lm_head_ != nullptr; }
+  Variable masked_lm_logits(const std::vector<std::int64_t>& ids, std::int64_t batch, const std::vector<std::int64_t>& positions);
   // The same forward in evaluation mode, without a graph, also returning per-layer explanations.
   std::vector<LayerExplanation> explain(const std::vector<std::int64_t>& ids, std::int64_t batch, Tensor* logits = nullptr);
 
@@ -82,6 +90,8 @@ class SwarmFormer : public nn::Module {
   std::vector<std::shared_ptr<SwarmFormerLayer>> layers_;
   std::shared_ptr<nn::LayerNorm> final_norm_;
   std::shared_ptr<nn::Linear> classifier_;
+  std::shared_ptr<MaskedLanguageModelHead> masked_lm_head_;
+  std::uint64_t seed_ = 0;
 };
 
 }  // namespace sf

@@ -47,6 +47,9 @@ struct TrainingConfig {
   std::string augment;
   double augment_synonym_word_probability = 0.1;
   std::string wordnet_dir = "/usr/share/wordnet";
+  // Self-pretraining (`swarmformer pretrain`).
+  double mask_fraction = 0.15;
+  std::int64_t pretrain_windows = 4;
 
   bool selects_on_test() const { return checkpoint_selection == "test"; }
 
@@ -105,6 +108,10 @@ void visit_fields_training(Config& config, Visitor&& visitor) {
   visitor("augment_synonym_word_probability", config.augment_synonym_word_probability,
           "synonym_swap: the chance of each word being replaced");
   visitor("wordnet_dir", config.wordnet_dir, "synonym_swap: the WordNet 3.0 database folder (Debian wordnet-base)");
+  visitor("mask_fraction", config.mask_fraction,
+          "pretrain: share of the real tokens chosen for masked-LM prediction (80% [MASK], 10% random, 10% kept)");
+  visitor("pretrain_windows", config.pretrain_windows,
+          "pretrain: a text longer than seq_len - 2 pieces gives up to this many windows, each a training row");
 }
 
 // Resolves a config document and "key=value" overrides into the two sections.

@@ -21,6 +21,7 @@
 #include "sf/swarmformer/gradient_reducer.hpp"
 #include "sf/swarmformer/model.hpp"
 #include "sf/swarmformer/training_config.hpp"
+#include "sf/swarmformer/training_task.hpp"
 
 namespace sf {
 
@@ -29,14 +30,11 @@ std::unique_ptr<nn::AdamW> make_optimizer(const SwarmFormer& model, const Traini
 // The configured schedule over `total_steps`; warmup is warmup_fraction of them (rounded).
 LRSchedule make_schedule(const TrainingConfig& training, std::int64_t total_steps);
 
-struct BatchOutcome {
-  double loss_sum = 0.0;  // Σ over this batch of each row's loss / global_count (the rank's share)
-  double correct = 0.0;   // rows whose argmax is the label
-};
-// Forward and backward of `batch`, one rank's share of a global batch of `global_count` rows:
-// gradients accumulate into the parameters (`hook` as in Variable::backward).
-BatchOutcome forward_backward(SwarmFormer& model, const Batch& batch, std::int64_t global_count, double label_smoothing,
-                              const GradientReducer::LeafReadyHook& hook = {});
+// Forward and backward of a classification `batch`, one rank's share of a global batch of
+// `global_count` rows: the gradients of Σ_rows loss / global_count accumulate into the parameters
+// (`hook` as in Variable::backward). Returns Σ_rows loss, the rows predicted right, the rows.
+StepOutcome forward_backward(SwarmFormer& model, const Batch& batch, std::int64_t global_count, double label_smoothing,
+                             const GradientReducer::LeafReadyHook& hook = {});
 
 struct UpdateOutcome {
   double gradient_norm = 0.0;  // before clipping

@@ -1,0 +1,97 @@
+#!/bin/sh
+# Integration: self-pretraining then fine-tuning, on a small slice of the real IMDB files.
+#   pretrain_finetune_quick.sh SWARMFORMER_BINARY WORK_DIR
+# Builds a folder with 200 training, 100 test and 300 unlabelled reviews (the unlabelled ones
+# include a copy of a test review), pretrains a small enhanced model 12 steps, checks the run
+# directory and that the test copy was kept out of the corpus, resumes it bit for bit, then
+# fine-tunes from its best checkpoint with --init-from and checks what was loaded.
+# Exits 77 (skipped) where ../shared/data (or $SF_DATA / $SF_VOCAB) is not present.
+set -eu
+binary="$1"
+work="$2"
+here="$(cd "$(dirname "$0")" && pwd)"
+data="${SF_DATA:-$here/../../../shared/data/imdb}"
+vocab="${SF_VOCAB:-$here/../../../shared/data/vocab/bert-base-uncased-vocab.txt}"
+if [ ! -e "$data/train.jsonl.gz" ] || [ ! -e "$data/unsup.jsonl.gz" ] || [ ! -e "$vocab" ]; then
+  echo "skipped: IMDB JSONL data or vocabulary not found ($data, $vocab)"
+  exit 77
+fi
+rm -rf "$work"
+mkdir -p "$work/imdb"
+python3 - "$data" "$work/imdb" <<'PY'
+import gzip, itertools, json, sys
+source, target = sys.argv[1:3]
+def rows(name, count, both_labels):
+    with gzip.open(f"{source}/{name}.jsonl.gz", "rt", encoding="utf-8") as handle:
+        lines = [json.loads(line) for line in handle]
+    if both_labels:  # half of each class
+        return [r for r in lines if r["label"] == 0][:count // 2] + [r for r in lines if r["label"] == 1][:count // 2]
+    return lines[:count]
+test = rows("test", 100, True)
+unsup = rows("unsup", 299, False) + [{"id": "train/unsup/copy", "text": test[3]["text"]}]
+for name, part in (("train", rows("train", 200, True)), ("test", test), ("unsup", unsup)):
+    with open(f"{target}/{name}.jsonl", "w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(row) + "\n" for row in part)
+PY
+small="--set d_model=32 --set seq_len=64 --set cluster_size=8 --set local_heads=2 --set cluster_heads=2 --set feedback_hidden=16"
+out="$work/pretrain"
+# shellcheck disable=SC2086
+"$binary" pretrain --preset enhanced-small --data "$work/imdb" --vocab "$vocab" --out "$out" --no-progress --threads 1 \
+  $small --set max_steps=12 --set batch_size=16 --set log_every=4 --set eval_every_steps=6 --set validation_fraction=0.05 \
+  --set learning_rate=2e-3 > "$work/pretrain.json"
+for file in report.md report.json config.json metrics.jsonl last.safetensors best.safetensors; do
+  [ -s "$out/$file" ] || { echo "FAIL: $out/$file missing"; exit 1; }
+done
+python3 - "$out" <<'PY'
+import json, sys
+out = sys.argv[1]
+report = json.load(open(f"{out}/report.json"))
+assert report["task"] == "masked_lm", report["task"]
+data = report["data"]
+assert data["test_copies_removed"] == 1, data            # the unlabelled copy of a test review
+assert data["train_texts"] + data["validation_texts"] == 200 + 299, data
+lines = [json.loads(line) for line in open(f"{out}/metrics.jsonl")]
+train = [line for line in lines if line["type"] == "train"]
+assert len(train) == 3 and train[0]["loss"] > train[-1]["loss"] > 0, train   # it learns
+assert 9.0 < train[0]["loss"] < 12.0, train[0]                                # about ln(30522) at the start
+validation = [line for line in lines if line["type"] == "validation"]
+assert len(validation) == 2 and all(0.0 <= v["masked_token_accuracy"] <= 1.0 for v in validation), validation
+PY
+# Resume: 6 steps, then 6 more, equals the 12 straight, bit for bit.
+half="$work/half"
+# shellcheck disable=SC2086
+"$binary" pretrain --preset enhanced-small --data "$work/imdb" --vocab "$vocab" --out "$half" --no-progress --threads 1 \
+  $small --set max_steps=6 --set batch_size=16 --set log_every=4 --set eval_every_steps=6 --set validation_fraction=0.05 \
+  --set learning_rate=2e-3 > /dev/null
+"$binary" pretrain --data "$work/imdb" --vocab "$vocab" --out "$half" --no-progress --threads 1 --resume \
+  --set max_steps=12 > /dev/null
+python3 - "$out/metrics.jsonl" "$half/metrics.jsonl" <<'PY'
+import json, sys
+def last_losses(path):
+    return [json.loads(line)["last_loss"] for line in open(path) if '"train"' in line]
+straight, resumed = last_losses(sys.argv[1]), last_losses(sys.argv[2])
+assert straight[-1] == resumed[-1], (straight, resumed)
+PY
+# Fine-tune from the pretrained encoder.
+tuned="$work/finetune"
+# shellcheck disable=SC2086
+"$binary" train --preset enhanced-small --data "$work/imdb" --vocab "$vocab" --out "$tuned" --no-progress --threads 1 \
+  $small --set max_steps=4 --set batch_size=16 --init-from "$out/best.safetensors" > "$work/finetune.json" 2> "$work/finetune.log"
+grep -q "init-from .*loaded .* tensors; new: classifier.weight, classifier.bias" "$work/finetune.log" || {
+  echo "FAIL: --init-from did not report the classifier as new"; cat "$work/finetune.log"; exit 1; }
+python3 - "$tuned/report.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+init = report["init_from"]
+assert init["new"] == ["classifier.weight", "classifier.bias"], init
+assert all(name.startswith(("mlm_head.", "classifier.")) for name in init["unused"]), init
+assert len(init["fnv1a64"]) == 16 and init["loaded"] > 50, init
+assert report["test"]["examples"] == 100, report["test"]
+PY
+# A checkpoint of another shape is refused with every mismatch named.
+if "$binary" train --preset enhanced-small --data "$work/imdb" --vocab "$vocab" --out "$work/bad" --no-progress \
+    --init-from "$out/best.safetensors" > "$work/bad.log" 2>&1; then
+  echo "FAIL: a d_model=32 checkpoint initialized a d_model=128 model"; exit 1
+fi
+grep -q "shape mismatch for 'embedding.embed.weight'" "$work/bad.log" || { echo "FAIL: unclear mismatch error"; cat "$work/bad.log"; exit 1; }
+echo "pretrain_finetune_quick: passed"
