@@ -9,7 +9,8 @@
 //   a 2-rank run with dropout stopped and resumed equals the uninterrupted run, bit for bit;
 //   a 2-rank run resumes on 1 process and ends like the 1-process run;
 //   SIGKILL of rank 1 mid-epoch ends the job with an error naming rank 1, last.safetensors still
-//     loads (model and optimizer), and --resume runs to the end.
+//     loads (model and optimizer), and --resume runs to the end;
+//   `pretrain` (masked LM) on 2 ranks follows 1 process.
 #include <boost/test/unit_test.hpp>
 
 #include <fcntl.h>
@@ -304,6 +305,23 @@ const fs::path& two_rank_noisy_reference() {
     return directory / "run";
   }();
   return out;
+}
+
+// Masked-LM pretraining on the same trainer: the masks come from (seed, epoch, row, position) and
+// the loss is averaged over the global batch's chosen tokens, so 2 ranks follow 1 process.
+BOOST_AUTO_TEST_CASE(pretraining_on_two_ranks_follows_one_process) {
+  const fs::path directory = work_directory("pretrain_ranks");
+  auto pretraining = [](const fs::path& out) {
+    std::vector<std::string> arguments = training_arguments(out, /*noise=*/false, {"max_steps=6"});
+    arguments[1] = "pretrain";
+    return arguments;
+  };
+  run(0, pretraining(directory / "one"), directory / "one.txt");
+  run(2, pretraining(directory / "two"), directory / "two.txt");
+  const auto reference = step_losses(directory / "one"), losses = step_losses(directory / "two");
+  BOOST_REQUIRE_EQUAL(reference.size(), 6u);
+  check_losses_close(losses, reference, 1);
+  BOOST_TEST(reference.begin()->second > 1.0);  // a masked-LM loss (about ln V), not a 2-class one
 }
 
 BOOST_AUTO_TEST_CASE(bucket_size_and_overlap_change_nothing) {
