@@ -113,8 +113,9 @@ bool plot_curves(const std::string& run_dir, const std::string& selection_label)
     const std::string type = entry.value("type", "");
     if (type == "train")
       train << entry.value("step", 0) << ' ' << entry.value("loss", 0.0) << ' ' << entry.value("accuracy", 0.0) << '\n';
-    else if (type == "validation")
-      validation << entry.value("step", 0) << ' ' << entry.value("loss", 0.0) << ' ' << entry.value("accuracy", 0.0) << '\n';
+    else if (type == "validation")  // accuracy, or the masked-token accuracy of pretraining
+      validation << entry.value("step", 0) << ' ' << entry.value("loss", 0.0) << ' '
+                 << entry.value("accuracy", entry.value("masked_token_accuracy", 0.0)) << '\n';
   }
   write_file_atomically(run_dir + "/curves_train.dat", train.str());
   write_file_atomically(run_dir + "/curves_validation.dat", validation.str());
