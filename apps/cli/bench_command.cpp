@@ -15,6 +15,7 @@
 #include "sf/nn/optimizer.hpp"
 #include "sf/swarmformer/report.hpp"
 #include "sf/swarmformer/trainer.hpp"
+#include "sf/swarmformer/training_step.hpp"
 
 namespace sf::cli {
 namespace {
@@ -62,25 +63,36 @@ void add_bench_command(CLI::App& app) {
     apply_threads(options->threads);
     const ResolvedConfig resolved = resolve_config(options->config.empty() ? options->preset : options->config, options->overrides);
     const SwarmFormerConfig& config = resolved.model;
+    const TrainingConfig& training = resolved.training;
     SwarmFormer model(config, 1);
-    nn::AdamW optimizer(nn::decay_groups(model, 0.01), {.learning_rate = 1e-4});
+    // The trainer's own step (training_step.hpp): optimizer, schedule, clipping, moving average.
+    const std::unique_ptr<nn::AdamW> optimizer = make_optimizer(model, training);
+    const LRSchedule schedule = make_schedule(training, 1000);
+    std::unique_ptr<nn::ExponentialMovingAverage> average;
+    if (training.ema_decay > 0.0) average = std::make_unique<nn::ExponentialMovingAverage>(model, training.ema_decay);
+    const std::vector<Variable> parameters = model.parameters();
     Generator generator(3);
     const std::int64_t batch = options->batch, length = config.seq_len;
-    std::vector<std::int64_t> ids(static_cast<std::size_t>(batch * length));
-    for (auto& id : ids) id = 1000 + static_cast<std::int64_t>(generator.next_below(static_cast<std::uint64_t>(config.vocab_size - 1000)));
-    std::vector<std::int64_t> labels(static_cast<std::size_t>(batch));
-    for (std::size_t index = 0; index < labels.size(); ++index) labels[index] = static_cast<std::int64_t>(index % 2);
+    // Ids of ordinary words: above BERT's 999 special and unused entries when the vocabulary has
+    // them, else anything but padding.
+    const std::int64_t first_id = config.vocab_size > 2000 ? 1000 : 1;
+    Batch data;
+    data.count = batch;
+    data.ids.resize(static_cast<std::size_t>(batch * length));
+    for (auto& id : data.ids)
+      id = first_id + static_cast<std::int64_t>(generator.next_below(static_cast<std::uint64_t>(config.vocab_size - first_id)));
+    for (std::int64_t index = 0; index < batch; ++index) data.labels.push_back(index % config.num_classes);
+    const std::vector<std::int64_t>& ids = data.ids;
     const double tokens = static_cast<double>(batch * length);
 
     double train_seconds = 0.0, infer_seconds = 0.0;
     if (!options->infer_only) {
       model.train();
+      std::int64_t step = 0;
       train_seconds = median(time_steps(2, options->steps, [&] {
-        const Variable loss = cross_entropy(model.forward(ids, batch), labels);
-        loss.backward();
-        nn::clip_grad_norm(model.parameters(), 1.0);
-        optimizer.step();
-        optimizer.zero_grad();
+        const StepOutcome outcome = forward_backward(model, data, batch, training.label_smoothing);
+        apply_update(parameters, *optimizer, schedule, step++, training.gradient_clip,
+                     outcome.loss_sum / static_cast<double>(batch), average.get());
       }));
     }
     if (!options->train_only) {

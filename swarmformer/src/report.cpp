@@ -1,7 +1,12 @@
 #include "sf/swarmformer/report.hpp"
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <filesystem>
@@ -102,6 +107,36 @@ void write_report(const std::string& run_dir, const nlohmann::json& report) {
   write_file_atomically(run_dir + "/report.md", text);
 }
 
+namespace {
+
+// A gnuplot single-quoted string: a quote inside is written twice.
+std::string gnuplot_quoted(const std::string& text) {
+  std::string quoted = "'";
+  for (char character : text) quoted += character == '\'' ? std::string("''") : std::string(1, character);
+  return quoted + "'";
+}
+
+// Runs `gnuplot script` with no shell (names with quotes or spaces are safe), stderr into `log`.
+// Returns its exit status, or -1 when gnuplot cannot be started (not installed).
+int run_gnuplot(const std::string& script, const std::string& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::string program = "gnuplot", argument = script;
+  char* arguments[] = {program.data(), argument.data(), nullptr};
+  pid_t child = 0;
+  const int started = posix_spawnp(&child, "gnuplot", &actions, nullptr, arguments, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (started != 0) return -1;
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+}  // namespace
+
 bool plot_curves(const std::string& run_dir, const std::string& selection_label) {
   std::ifstream metrics(run_dir + "/metrics.jsonl");
   if (!metrics) return false;
@@ -119,26 +154,28 @@ bool plot_curves(const std::string& run_dir, const std::string& selection_label)
   }
   write_file_atomically(run_dir + "/curves_train.dat", train.str());
   write_file_atomically(run_dir + "/curves_validation.dat", validation.str());
+  const std::string directory = run_dir;
   const std::string script = fmt::format(
       "set terminal pngcairo size 1200,500 noenhanced\n"
-      "set output '{0}/curves.png'\n"
+      "set output {0}\n"
       "set multiplot layout 1,2\n"
       "set xlabel 'optimizer step'\nset grid\nset key top right\n"
       "set title 'loss'\n"
-      "plot '{0}/curves_train.dat' using 1:2 with lines title 'train', "
-      "'{0}/curves_validation.dat' using 1:2 with linespoints title '{1}'\n"
+      "plot {1} using 1:2 with lines title 'train', "
+      "{2} using 1:2 with linespoints title {3}\n"
       "set title 'accuracy'\nset key bottom right\n"
-      "plot '{0}/curves_train.dat' using 1:3 with lines title 'train', "
-      "'{0}/curves_validation.dat' using 1:3 with linespoints title '{1}'\n"
+      "plot {1} using 1:3 with lines title 'train', "
+      "{2} using 1:3 with linespoints title {3}\n"
       "unset multiplot\n",
-      run_dir, selection_label);
+      gnuplot_quoted(directory + "/curves.png"), gnuplot_quoted(directory + "/curves_train.dat"),
+      gnuplot_quoted(directory + "/curves_validation.dat"), gnuplot_quoted(selection_label));
   write_file_atomically(run_dir + "/curves.gnuplot", script);
-  const std::string command = fmt::format("gnuplot '{}/curves.gnuplot' 2>'{}/curves.log'", run_dir, run_dir);
-  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+  const int status = run_gnuplot(run_dir + "/curves.gnuplot", run_dir + "/curves.log");
+  if (status == -1 || status == 127) {
     std::fprintf(stderr, "note: gnuplot is not installed; curves.png not drawn (data in curves_*.dat)\n");
     return false;
   }
-  if (std::system(command.c_str()) != 0) {
+  if (status != 0) {
     std::fprintf(stderr, "note: gnuplot failed (see %s/curves.log); curves.png not drawn\n", run_dir.c_str());
     return false;
   }

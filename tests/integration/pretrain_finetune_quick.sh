@@ -72,11 +72,13 @@ def last_losses(path):
 straight, resumed = last_losses(sys.argv[1]), last_losses(sys.argv[2])
 assert straight[-1] == resumed[-1], (straight, resumed)
 PY
-# Fine-tune from the pretrained encoder.
-tuned="$work/finetune"
+# Fine-tune from the pretrained encoder, into a folder whose name has a quote and a space (the
+# curves are drawn without a shell).
+tuned="$work/fine tune's run"
 # shellcheck disable=SC2086
 "$binary" train --preset enhanced-small --data "$work/imdb" --vocab "$vocab" --out "$tuned" --no-progress --threads 1 \
   $small --set max_steps=4 --set batch_size=16 --init-from "$out/best.safetensors" > "$work/finetune.json" 2> "$work/finetune.log"
+[ -s "$tuned/curves.png" ] || { echo "FAIL: no curves.png in $tuned"; cat "$tuned/curves.log"; exit 1; }
 grep -q "init-from .*loaded .* tensors; new: classifier.weight, classifier.bias" "$work/finetune.log" || {
   echo "FAIL: --init-from did not report the classifier as new"; cat "$work/finetune.log"; exit 1; }
 python3 - "$tuned/report.json" <<'PY'
