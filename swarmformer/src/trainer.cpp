@@ -253,7 +253,7 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
   bool stop = state.finished || (training.max_steps > 0 && state.step >= training.max_steps);
   bool stopped_by_max_steps = !state.finished && stop;
   // Validation (or, under the published protocol, test) with the averaged weights when kept.
-  auto evaluate_validation = [&](std::int64_t epoch) {
+  auto evaluate_validation = [&](std::int64_t epoch, bool end_of_epoch) {
     if (average) average->swap();
     const TaskEvaluation validation = task->validate(model);
     const double accuracy = validation.score;
@@ -267,19 +267,25 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
       std::fprintf(stderr, "epoch %lld: %s %s %.2f%%, loss %.4f%s\n", static_cast<long long>(epoch + 1),
                    selection_split.c_str(), task->score_name().c_str(), 100.0 * accuracy, validation.loss,
                    accuracy > state.best_validation_accuracy ? " (best)" : "");
+    // The weights alone (the averaged ones when kept), with what they were validated on.
+    auto save_weights = [&](const std::string& path) {
+      if (root)
+        nn::save_checkpoint(path, model, nullptr,
+                            {{"config", resolved.document},
+                             {"task", task->name()},
+                             {"epoch", epoch + 1},
+                             {"step", state.step},
+                             {"validation", validation.metrics},
+                             {"checkpoint_chosen_on", selection_split},
+                             {"class_names", task->class_names()}});
+    };
     if (accuracy > state.best_validation_accuracy) {
       state.best_validation_accuracy = accuracy;
       state.best_epoch = epoch + 1;
       state.best_validation = validation.metrics;
-      if (root)
-        nn::save_checkpoint(best_path, model, nullptr,
-                            {{"config", resolved.document},
-                             {"task", task->name()},
-                             {"epoch", epoch + 1},
-                             {"validation", state.best_validation},
-                             {"checkpoint_chosen_on", selection_split},
-                             {"class_names", task->class_names()}});
+      save_weights(best_path);
     }
+    if (end_of_epoch && training.keep_epoch_checkpoints) save_weights(fmt::format("{}/epoch-{}.safetensors", options.out, epoch + 1));
     if (average) average->swap();
     // Patience: from early_stopping_min_epochs on, against the best score seen since then.
     if (epoch + 1 >= training.early_stopping_min_epochs) {
@@ -366,7 +372,7 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
         check_parameters(fmt::format("at step {}", state.step));
       if (training.eval_every_steps > 0 && state.step % training.eval_every_steps == 0 &&
           state.batch_in_epoch < steps_per_epoch)  // the epoch's end validates anyway
-        evaluate_validation(state.epoch);
+        evaluate_validation(state.epoch, false);
       if (training.checkpoint_every_steps > 0 && state.step % training.checkpoint_every_steps == 0) save_last();
       if (stats[2] != 0.0) {
         progress.finish();
@@ -384,7 +390,7 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
     }
     progress.finish();
     if (state.batch_in_epoch >= steps_per_epoch) {
-      evaluate_validation(state.epoch);
+      evaluate_validation(state.epoch, true);
       ++state.epoch;
       state.batch_in_epoch = 0;
       if (training.early_stopping_patience > 0 && state.evaluations_without_improvement >= training.early_stopping_patience) {
@@ -394,7 +400,7 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
         stop = true;
       }
     } else if (stop && state.best_epoch < 0) {
-      evaluate_validation(state.epoch);  // stopped by max_steps before any evaluation
+      evaluate_validation(state.epoch, false);  // stopped by max_steps before any evaluation
     }
     save_last();
   }

@@ -4,7 +4,8 @@
 # Builds a folder with 200 training, 100 test and 300 unlabelled reviews (the unlabelled ones
 # include a copy of a test review), pretrains a small enhanced model 12 steps, checks the run
 # directory and that the test copy was kept out of the corpus, resumes it bit for bit, then
-# fine-tunes from its best checkpoint with --init-from and checks what was loaded.
+# fine-tunes from its best checkpoint with --init-from for 2 epochs, keeping each epoch's weights,
+# and checks what was loaded.
 # Exits 77 (skipped) where ../shared/data (or $SF_DATA / $SF_VOCAB) is not present.
 set -eu
 binary="$1"
@@ -77,7 +78,8 @@ PY
 tuned="$work/fine tune's run"
 # shellcheck disable=SC2086
 "$binary" train --preset enhanced-small --data "$work/imdb" --vocab "$vocab" --out "$tuned" --no-progress --threads 1 \
-  $small --set max_steps=4 --set batch_size=16 --init-from "$out/best.safetensors" > "$work/finetune.json" 2> "$work/finetune.log"
+  $small --set epochs=2 --set batch_size=16 --set keep_epoch_checkpoints=true --init-from "$out/best.safetensors" \
+  > "$work/finetune.json" 2> "$work/finetune.log"
 [ -s "$tuned/curves.png" ] || { echo "FAIL: no curves.png in $tuned"; cat "$tuned/curves.log"; exit 1; }
 grep -q "init-from .*loaded .* tensors; new: classifier.weight, classifier.bias" "$work/finetune.log" || {
   echo "FAIL: --init-from did not report the classifier as new"; cat "$work/finetune.log"; exit 1; }
@@ -89,6 +91,14 @@ assert init["new"] == ["classifier.weight", "classifier.bias"], init
 assert all(name.startswith(("mlm_head.", "classifier.")) for name in init["unused"]), init
 assert len(init["fnv1a64"]) == 16 and init["loaded"] > 50, init
 assert report["test"]["examples"] == 100, report["test"]
+# keep_epoch_checkpoints: one file per epoch, and the best checkpoint is byte for byte the one of its epoch.
+directory = sys.argv[1].rsplit("/", 1)[0]
+for epoch in (1, 2):
+    data = open(f"{directory}/epoch-{epoch}.safetensors", "rb").read()
+    header = json.loads(data[8:8 + int.from_bytes(data[:8], "little")])
+    assert json.loads(header["__metadata__"]["epoch"]) == epoch, header["__metadata__"]
+assert open(f"{directory}/best.safetensors", "rb").read() == \
+    open(f"{directory}/epoch-{report['best_epoch']}.safetensors", "rb").read(), "best differs from its epoch's file"
 PY
 # A checkpoint of another shape is refused with every mismatch named.
 if "$binary" train --preset enhanced-small --data "$work/imdb" --vocab "$vocab" --out "$work/bad" --no-progress \

@@ -34,6 +34,7 @@ struct TrainingConfig {
   std::int64_t eval_every_steps = 0;
   std::int64_t max_nonfinite_steps = 5;
   std::int64_t max_steps = 0;
+  bool keep_epoch_checkpoints = false;
   // Data-parallel training (MPI; ignored on one process), docs/distributed.md.
   double allreduce_bucket_mb = 4.0;
   bool allreduce_overlap = true;
@@ -78,6 +79,9 @@ void visit_fields_training(Config& config, Visitor&& visitor) {
   visitor("eval_batch_size", config.eval_batch_size, "batch size of evaluation");
   visitor("log_every", config.log_every, "steps between metrics.jsonl lines and plain progress lines");
   visitor("checkpoint_every_steps", config.checkpoint_every_steps, "also write last.safetensors every N steps (0: per epoch)");
+  visitor("keep_epoch_checkpoints", config.keep_epoch_checkpoints,
+          "also write epoch-N.safetensors (the weights validated at the end of epoch N) after every epoch, e.g. to "
+          "fine-tune from several points of a pretraining run");
   visitor("eval_every_steps", config.eval_every_steps,
           "also validate (and keep the best checkpoint) every N steps within an epoch (0: only at the end of each epoch)");
   visitor("max_nonfinite_steps", config.max_nonfinite_steps,
