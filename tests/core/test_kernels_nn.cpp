@@ -50,6 +50,31 @@ void check_softmax_kernels() {
   }
 }
 
+// cross_entropy_backward against its reference: label smoothing off and on, a row ignored (scale 0,
+// target -100, which must not be read), a row with a large logit.
+template <class T>
+void check_cross_entropy_backward_kernel() {
+  const sf::test::Tolerance tolerance = sf::test::tolerance_for(sf::dtype_of<T>());
+  for (std::int64_t length : sf::test::kTailSizes) {
+    for (double smoothing : {0.0, 0.1}) {
+      const std::string context = std::string(sf::dtype_name(sf::dtype_of<T>())) + " length " + std::to_string(length) +
+                                  " smoothing " + std::to_string(smoothing);
+      const std::int64_t count = kRows * length;
+      std::vector<T> x = sf::test::random_values<T>(count, 300, -8.0, 8.0);
+      if (length > 2) x[1] = T(900);
+      std::vector<T> y(x.size()), grad(x.size()), expected(x.size(), T(7));
+      sf::kernels::log_softmax(x.data(), y.data(), kRows, length);
+      const std::vector<std::int64_t> targets{length - 1, -100, length / 2};
+      const std::vector<double> scales{0.5, 0.0, -1.25};
+      sf::kernels::cross_entropy_backward(y.data(), targets.data(), scales.data(), smoothing, grad.data(), kRows, length);
+      sf::kernels::cross_entropy_backward_reference(y.data(), targets.data(), scales.data(), smoothing, expected.data(),
+                                                    kRows, length);
+      sf::test::check_close_values(grad.data(), expected.data(), count, tolerance, "cross_entropy_backward " + context);
+      for (std::int64_t j = 0; j < length; ++j) BOOST_TEST(grad[length + j] == T(0));  // the ignored row
+    }
+  }
+}
+
 // Central-difference Jacobian-vector product: Σ_j grad_j ∂f_j/∂x_i for one row.
 template <class Forward>
 std::vector<double> numeric_vjp(const std::vector<double>& x, const std::vector<double>& grad, Forward&& forward) {
@@ -73,6 +98,17 @@ BOOST_AUTO_TEST_SUITE(kernels_nn)
 
 BOOST_AUTO_TEST_CASE(softmax_kernels_match_reference_float) { check_softmax_kernels<float>(); }
 BOOST_AUTO_TEST_CASE(softmax_kernels_match_reference_double) { check_softmax_kernels<double>(); }
+BOOST_AUTO_TEST_CASE(cross_entropy_backward_matches_reference_float) { check_cross_entropy_backward_kernel<float>(); }
+BOOST_AUTO_TEST_CASE(cross_entropy_backward_matches_reference_double) { check_cross_entropy_backward_kernel<double>(); }
+BOOST_AUTO_TEST_CASE(cross_entropy_backward_checks_its_inputs) {
+  const Tensor log_p = sf::compute::log_softmax(Tensor::zeros({2, 3}));
+  check_error_message([&] { sf::compute::cross_entropy_backward(log_p, {0, 3}, {1.0, 1.0}, 0.0); },
+                      "target 3 at row 1 out of range for log-probabilities [2, 3]");
+  check_error_message([&] { sf::compute::cross_entropy_backward(log_p, {0}, {1.0}, 0.0); }, "1 targets and 1 scales");
+  // An ignored row's target is never read.
+  const Tensor grad = sf::compute::cross_entropy_backward(log_p, {0, -100}, {1.0, 0.0}, 0.0);
+  BOOST_TEST(grad.to_vector()[3] == 0.0);
+}
 
 BOOST_AUTO_TEST_CASE(masked_rows_give_zero_probability_not_nan) {
   const double infinity = std::numeric_limits<double>::infinity();

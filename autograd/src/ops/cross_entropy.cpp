@@ -22,31 +22,16 @@ struct CrossEntropyBackward : Node {
   std::string name() const override { return "CrossEntropyBackward"; }
   std::vector<Tensor> backward(const Tensor& grad_output) override {
     const Tensor& log_p = log_probabilities.get(name());
-    const std::int64_t rows = log_p.size(0), classes = log_p.size(1);
-    Tensor grad = Tensor::empty(log_p.shape(), log_p.dtype());
-    const Tensor upstream = grad_output.contiguous();
-    dispatch_dtype(log_p.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      const T* lp = log_p.data<T>();
-      const T* g = upstream.data<T>();
-      T* out = grad.data<T>();
-      const double smoothing = options.label_smoothing;
-      for (std::int64_t row = 0; row < rows; ++row) {
-        const std::int64_t target = targets[static_cast<std::size_t>(row)];
-        const bool ignored = target == options.ignore_index;
-        double scale = options.reduction == Reduction::None ? static_cast<double>(g[row]) : static_cast<double>(g[0]);
-        if (options.reduction == Reduction::Mean) scale /= denominator;
-        for (std::int64_t column = 0; column < classes; ++column) {
-          if (ignored) {
-            out[row * classes + column] = T(0);
-            continue;
-          }
-          const double q = (column == target ? 1.0 - smoothing : 0.0) + smoothing / static_cast<double>(classes);
-          out[row * classes + column] = static_cast<T>(scale * (std::exp(static_cast<double>(lp[row * classes + column])) - q));
-        }
-      }
-    });
-    return {grad};
+    const std::int64_t rows = log_p.size(0);
+    const std::vector<double> upstream = grad_output.to_vector();
+    std::vector<double> scales(static_cast<std::size_t>(rows));
+    for (std::int64_t row = 0; row < rows; ++row) {
+      double scale = options.reduction == Reduction::None ? upstream[static_cast<std::size_t>(row)] : upstream[0];
+      if (options.reduction == Reduction::Mean) scale /= denominator;
+      const bool ignored = targets[static_cast<std::size_t>(row)] == options.ignore_index;
+      scales[static_cast<std::size_t>(row)] = ignored ? 0.0 : scale;
+    }
+    return {compute::cross_entropy_backward(log_p, targets, scales, options.label_smoothing)};
   }
   void release_saved() override { log_probabilities.reset(); }
 };
@@ -83,10 +68,12 @@ Variable cross_entropy(const Variable& logits, const std::vector<std::int64_t>& 
         out[row] = T(0);
         continue;
       }
-      double sum_log_p = 0.0;
-      for (std::int64_t column = 0; column < classes; ++column) sum_log_p += static_cast<double>(lp[row * classes + column]);
-      const double loss = -(1.0 - options.label_smoothing) * static_cast<double>(lp[row * classes + target]) -
-                          options.label_smoothing / static_cast<double>(classes) * sum_log_p;
+      double loss = -(1.0 - options.label_smoothing) * static_cast<double>(lp[row * classes + target]);
+      if (options.label_smoothing > 0.0) {  // the smoothing term reads the whole row
+        double sum_log_p = 0.0;
+        for (std::int64_t column = 0; column < classes; ++column) sum_log_p += static_cast<double>(lp[row * classes + column]);
+        loss -= options.label_smoothing / static_cast<double>(classes) * sum_log_p;
+      }
       out[row] = static_cast<T>(loss);
       total += loss;
     }

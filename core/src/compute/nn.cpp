@@ -99,6 +99,30 @@ Tensor log_softmax_backward(const Tensor& y, const Tensor& grad_y) {
       });
 }
 
+Tensor cross_entropy_backward(const Tensor& y, const std::vector<std::int64_t>& targets,
+                              const std::vector<double>& scales, double label_smoothing) {
+  check_defined(y, "cross_entropy_backward", "log-probabilities");
+  if (y.dim() != 2) fail("cross_entropy_backward: log-probabilities must be [N, classes], got {}", shape_string(y.shape()));
+  const std::int64_t rows = y.size(0), classes = y.size(1);
+  if (static_cast<std::int64_t>(targets.size()) != rows || static_cast<std::int64_t>(scales.size()) != rows)
+    fail("cross_entropy_backward: {} targets and {} scales for log-probabilities {}", targets.size(), scales.size(),
+         shape_string(y.shape()));
+  for (std::int64_t row = 0; row < rows; ++row)
+    if (scales[static_cast<std::size_t>(row)] != 0.0 &&
+        (targets[static_cast<std::size_t>(row)] < 0 || targets[static_cast<std::size_t>(row)] >= classes))
+      fail("cross_entropy_backward: target {} at row {} out of range for log-probabilities {}",
+           targets[static_cast<std::size_t>(row)], row, shape_string(y.shape()));
+  const Tensor input = y.contiguous();
+  Tensor grad = Tensor::empty(y.shape(), y.dtype());
+  if (grad.numel() == 0) return grad;
+  dispatch_dtype(y.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cross_entropy_backward(input.data<T>(), targets.data(), scales.data(), label_smoothing, grad.data<T>(),
+                                    rows, classes);
+  });
+  return grad;
+}
+
 LayerNormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
   check_defined(x, "layer_norm", "input");
   const std::int64_t D = row_length(x, "layer_norm");

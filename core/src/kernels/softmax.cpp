@@ -1,6 +1,7 @@
 // Row-wise softmax / log-softmax; see kernels/softmax.hpp for the math.
 #include "sf/core/kernels/softmax.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -155,6 +156,43 @@ void log_softmax_backward_reference(const T* y, const T* grad_y, T* grad_x, std:
   }
 }
 
+template <class T>
+void cross_entropy_backward(const T* y, const std::int64_t* targets, const double* scales, double smoothing, T* grad_z,
+                            std::int64_t rows, std::int64_t length) {
+  if (length == 0) return;
+  for_each_row(rows, length, [&](std::int64_t row) {
+    T* output = grad_z + row * length;
+    const double scale = scales[row];
+    if (scale == 0.0) {
+      std::fill(output, output + length, T(0));
+      return;
+    }
+    const T* log_probabilities = y + row * length;
+    const double spread = smoothing / static_cast<double>(length);
+    const Batch<T> row_scale(static_cast<T>(scale)), offset(static_cast<T>(spread));
+    simd::map_range(output, 0, length, [&](const Batch<T>& log_p) { return row_scale * (xsimd::exp(log_p) - offset); },
+                    simd::Contiguous<T>{log_probabilities});
+    const std::int64_t target = targets[row];
+    output[target] = static_cast<T>(scale * (std::exp(static_cast<double>(log_probabilities[target])) - (1.0 - smoothing + spread)));
+  });
+}
+
+template <class T>
+void cross_entropy_backward_reference(const T* y, const std::int64_t* targets, const double* scales, double smoothing,
+                                      T* grad_z, std::int64_t rows, std::int64_t length) {
+  for (std::int64_t row = 0; row < rows; ++row) {
+    for (std::int64_t j = 0; j < length; ++j) {
+      const std::int64_t index = row * length + j;
+      if (scales[row] == 0.0) {
+        grad_z[index] = T(0);
+        continue;
+      }
+      const double q = (j == targets[row] ? 1.0 - smoothing : 0.0) + smoothing / static_cast<double>(length);
+      grad_z[index] = static_cast<T>(scales[row] * (std::exp(static_cast<double>(y[index])) - q));
+    }
+  }
+}
+
 #define SF_INSTANTIATE(T)                                                                              \
   template void softmax<T>(const T*, T*, std::int64_t, std::int64_t);                                 \
   template void softmax_reference<T>(const T*, T*, std::int64_t, std::int64_t);                       \
@@ -163,7 +201,11 @@ void log_softmax_backward_reference(const T* y, const T* grad_y, T* grad_x, std:
   template void softmax_backward<T>(const T*, const T*, T*, std::int64_t, std::int64_t);              \
   template void softmax_backward_reference<T>(const T*, const T*, T*, std::int64_t, std::int64_t);    \
   template void log_softmax_backward<T>(const T*, const T*, T*, std::int64_t, std::int64_t);          \
-  template void log_softmax_backward_reference<T>(const T*, const T*, T*, std::int64_t, std::int64_t);
+  template void log_softmax_backward_reference<T>(const T*, const T*, T*, std::int64_t, std::int64_t);         \
+  template void cross_entropy_backward<T>(const T*, const std::int64_t*, const double*, double, T*, std::int64_t, \
+                                          std::int64_t);                                                        \
+  template void cross_entropy_backward_reference<T>(const T*, const std::int64_t*, const double*, double, T*,   \
+                                                    std::int64_t, std::int64_t);
 SF_INSTANTIATE(float)
 SF_INSTANTIATE(double)
 #undef SF_INSTANTIATE

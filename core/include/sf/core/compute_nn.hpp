@@ -16,6 +16,10 @@ Tensor softmax(const Tensor& x);
 Tensor softmax_backward(const Tensor& y, const Tensor& grad_y);  // y ⊙ (grad_y - Σ grad_y ⊙ y)
 Tensor log_softmax(const Tensor& x);
 Tensor log_softmax_backward(const Tensor& y, const Tensor& grad_y);  // grad_y - e^y Σ grad_y
+// The gradient of Σ_n scales[n] · cross-entropy(row n) with respect to the logits, from their
+// log-probabilities y [N, C] (kernels/softmax.hpp); a row with scale 0 is ignored (all zeros).
+Tensor cross_entropy_backward(const Tensor& y, const std::vector<std::int64_t>& targets,
+                              const std::vector<double>& scales, double label_smoothing);
 
 // Layer norm over the last axis D (kernels/layer_norm.hpp). weight and bias are [D] or undefined.
 // mean and inverse_std have x's shape without the last axis.
