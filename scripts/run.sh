@@ -5,8 +5,12 @@
 #   scripts/run.sh                          # enhanced-small, full schedule (about 45 min on 1 core)
 #   scripts/run.sh --preset original-small  # the reference model (4,302,850 parameters)
 #   scripts/run.sh --quick                  # a small model of 20,000 reviews in under 5 minutes (2 cores)
+#   scripts/run.sh --pretrain               # masked-LM pretraining on IMDB's own 75,000 texts, then fine-tuning
 #   scripts/run.sh --preset original-small --set epochs=4 --threads 2   # extra args go to `train`
 #
+# --pretrain pretrains enhanced-small on the training and unlabelled reviews (never the test split;
+# preset enhanced-small-pretrain, 3 epochs, runs/enhanced-small-pretrain) and fine-tunes its best
+# checkpoint (runs/enhanced-small-finetuned); both steps resume where they were interrupted.
 # The run directory is runs/PRESET (runs/PRESET-quick for --quick). Running the same command
 # again after an interruption resumes it from runs/PRESET/last.safetensors; a finished run is
 # only re-evaluated. Data: $SF_DATA (default ../shared/data/imdb, else downloaded once into
@@ -17,12 +21,14 @@ cd "$(dirname "$0")/.."
 
 preset=enhanced-small
 quick=0
+pretrain=0
 extra=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --preset) preset="$2"; shift 2 ;;
     --quick) quick=1; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --pretrain) pretrain=1; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) extra+=("$1"); shift ;;
   esac
 done
@@ -76,6 +82,21 @@ if [[ $quick == 1 ]]; then
             --set ema_decay=0.998 --set eval_windows=1)
 fi
 mkdir -p runs
+if [[ $pretrain == 1 ]]; then
+  # Pretraining (resumable; skipped once its report exists), then fine-tuning from its best
+  # checkpoint with the preset enhanced-small-finetune (the encoder's weights, a fresh classifier).
+  pretrained=runs/enhanced-small-pretrain
+  if [[ ! -e "$pretrained/report.json" ]]; then
+    resume=()
+    [[ -e "$pretrained/last.safetensors" ]] && resume=(--resume)
+    build/bin/swarmformer pretrain --preset enhanced-small-pretrain --data "$data" --vocab "$vocab" --out "$pretrained" \
+      --cache-dir data-cache/tokens "${resume[@]}"
+  fi
+  preset=enhanced-small-finetune
+  out=runs/enhanced-small-finetuned
+  settings=(--init-from "$pretrained/best.safetensors")
+  [[ -e "$out/last.safetensors" ]] && settings=()  # a resumed run continues from its own weights
+fi
 resume=()
 [[ -e "$out/last.safetensors" ]] && resume=(--resume)
 
