@@ -1,0 +1,49 @@
+// bfloat16 arithmetic for the GEMM: float32 operands rounded to bfloat16 while they are packed,
+// products accumulated in float32, C stays float32 (mixed precision: the weights keep their
+// float32 master copy, only the multiplication's inputs lose mantissa bits).
+//
+//   bfloat16 = the top 16 bits of a float32: sign, the same 8-bit exponent, 7 mantissa bits.
+//   Rounding to nearest, ties to even:  bits + 0x7fff + (bit 16 of bits), then keep the top 16.
+//   NaN stays NaN (made quiet, so rounding can never turn it into Inf); ±Inf and ±0 are exact;
+//   subnormals round like any other value (the result may be a bfloat16 subnormal or 0).
+//
+//   C[M, N] = alpha · bf16(op(A))[M, K] · bf16(op(B))[K, N] + beta · C       (float32 sums)
+//
+// Paths, chosen once at run time from cpuid (one binary runs everywhere):
+//   avx512bf16 - VDPBF16PS: each 32-bit lane multiplies a pair of bfloat16 (k, k+1) from A and B
+//                and adds both products to a float32 accumulator; a 14 × 32 register tile;
+//   emulated   - the operands rounded to bfloat16 and kept as float32, then the float32 GEMM:
+//                the same rounding, portable, the reference the fast paths are tested against.
+// SF_ISA=avx512bf16|emulated (environment) forces a path; naming one this CPU lacks is an error.
+// Each path gives the same bits for any thread count (every element of C is one fixed chain of
+// operations); the two paths differ in the order the pairs are summed, within float32 rounding.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "sf/core/kernels/gemm.hpp"
+
+namespace sf::kernels {
+
+std::uint16_t float_to_bfloat16(float value);
+float bfloat16_to_float(std::uint16_t bits);
+// value rounded to the nearest bfloat16, as a float32.
+inline float round_to_bfloat16(float value) { return bfloat16_to_float(float_to_bfloat16(value)); }
+
+enum class Bfloat16Path { Emulated, Avx512Bf16 };
+bool bfloat16_path_available(Bfloat16Path path);
+// The path gemm_bfloat16 takes: SF_ISA when set (an error if unknown or unavailable), else the
+// fastest this CPU has.
+Bfloat16Path bfloat16_path();
+const char* bfloat16_path_name(Bfloat16Path path);
+
+void gemm_bfloat16(Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N, std::int64_t K,
+                   float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta,
+                   float* C, std::int64_t ldc);
+// The same on a given path (tests and benchmarks compare paths on one machine).
+void gemm_bfloat16(Bfloat16Path path, Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N,
+                   std::int64_t K, float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb,
+                   float beta, float* C, std::int64_t ldc);
+
+}  // namespace sf::kernels

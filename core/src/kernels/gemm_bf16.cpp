@@ -1,0 +1,282 @@
+// The bfloat16 GEMM (kernels/gemm_bf16.hpp for the math and the paths).
+//
+// AVX512-BF16 path, BLIS-like but with pairs: VDPBF16PS works on 32-bit lanes that each hold two
+// bfloat16 of consecutive k, so both operands are packed as pairs (k even in the low half):
+//   B (all of it, once per call): sliver s of 32 columns, pair p, column j at b[(s·Kp + p)·32 + j]
+//     - one k-pair step of the micro-kernel loads 2 vectors (32 columns);
+//   A (per MC × KC block, per task): row i, pair p at a[i·kcp + p] - one broadcast per row.
+// The micro-kernel keeps a 14 × 32 float32 tile in 28 zmm accumulators over the KC slice, then
+// C = alpha · tile + beta · C (the first slice uses the caller's beta, later ones add), like the
+// float32 kernel. Tasks own disjoint blocks of C, so any thread count gives the same bits.
+#include "sf/core/kernels/gemm_bf16.hpp"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "sf/core/error.hpp"
+#include "sf/core/parallel.hpp"
+
+namespace sf::kernels {
+
+std::uint16_t float_to_bfloat16(float value) {
+  std::uint32_t bits = std::bit_cast<std::uint32_t>(value);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((bits >> 16) | 0x0040u);  // quiet NaN
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<std::uint16_t>(bits >> 16);
+}
+
+float bfloat16_to_float(std::uint16_t bits) { return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16); }
+
+namespace {
+
+#define SF_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
+
+constexpr std::int64_t MR = 14, NR = 32;
+constexpr std::int64_t KC = 512;             // k values per slice (a multiple of 2)
+constexpr std::int64_t MC = 252;             // rows of A per block (a multiple of MR)
+constexpr std::int64_t N_CHUNK = 16 * NR;    // columns of C per task
+
+// 16 floats rounded to bfloat16 (the float_to_bfloat16 rule, vectorized), one per 32-bit lane.
+SF_BF16_TARGET inline __m512i round_lanes(__m512 x) {
+  const __m512i bits = _mm512_castps_si512(x);
+  const __m512i upper = _mm512_srli_epi32(bits, 16);
+  const __m512i lsb = _mm512_and_si512(upper, _mm512_set1_epi32(1));
+  const __m512i rounded =
+      _mm512_srli_epi32(_mm512_add_epi32(bits, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), lsb)), 16);
+  const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+  return _mm512_mask_mov_epi32(rounded, nan, _mm512_or_si512(upper, _mm512_set1_epi32(0x40)));
+}
+
+SF_BF16_TARGET inline __m512 load_floats(const float* source, std::int64_t count) {
+  return _mm512_maskz_loadu_ps(static_cast<__mmask16>(count >= 16 ? 0xffff : (1u << count) - 1u), source);
+}
+
+// Packs all of op(B) [K, N]: pairs of rows (2p, 2p + 1), slivers of 32 columns, zero padded.
+SF_BF16_TARGET void pack_b(Transpose transpose, const float* B, std::int64_t ldb, std::int64_t K, std::int64_t N,
+                           std::uint32_t* packed) {
+  const std::int64_t pairs = (K + 1) / 2, slivers = (N + NR - 1) / NR;
+  parallel::parallel_for(0, slivers, 1, [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t sliver = first; sliver < last; ++sliver) {
+      std::uint32_t* out = packed + sliver * pairs * NR;
+      const std::int64_t column0 = sliver * NR, columns = std::min(NR, N - column0);
+      if (transpose == Transpose::No) {  // rows of B are contiguous: 16 columns at a time
+        for (std::int64_t pair = 0; pair < pairs; ++pair) {
+          for (std::int64_t half = 0; half < NR; half += 16) {
+            const std::int64_t count = std::max<std::int64_t>(0, std::min<std::int64_t>(16, columns - half));
+            const float* row = B + 2 * pair * ldb + column0 + half;
+            const __m512i low = round_lanes(load_floats(row, count));
+            const __m512i high = 2 * pair + 1 < K ? round_lanes(load_floats(row + ldb, count)) : _mm512_setzero_si512();
+            _mm512_storeu_si512(out + pair * NR + half, _mm512_or_si512(low, _mm512_slli_epi32(high, 16)));
+          }
+        }
+      } else {  // column j of op(B) is row j of the stored matrix: its pairs are contiguous
+        std::fill(out, out + pairs * NR, 0u);
+        for (std::int64_t j = 0; j < columns; ++j) {
+          const float* row = B + (column0 + j) * ldb;
+          for (std::int64_t pair = 0; pair < pairs; ++pair) {
+            const std::uint32_t low = float_to_bfloat16(row[2 * pair]);
+            const std::uint32_t high = 2 * pair + 1 < K ? float_to_bfloat16(row[2 * pair + 1]) : 0u;
+            out[pair * NR + j] = low | (high << 16);
+          }
+        }
+      }
+    }
+  });
+}
+
+// Packs rows [row0, row0 + rows) × pairs [pair0, pair0 + kcp) of op(A): row i, pair p at
+// packed[i·kcp + p].
+SF_BF16_TARGET void pack_a(Transpose transpose, const float* A, std::int64_t lda, std::int64_t K, std::int64_t row0,
+                           std::int64_t rows, std::int64_t pair0, std::int64_t kcp, std::uint32_t* packed) {
+  const std::int64_t k0 = 2 * pair0, depth = std::min(2 * kcp, K - k0);
+  if (transpose == Transpose::No) {  // rows of A are contiguous: 32 k values (16 pairs) at a time
+    for (std::int64_t i = 0; i < rows; ++i) {
+      const float* row = A + (row0 + i) * lda + k0;
+      std::uint32_t* out = packed + i * kcp;
+      for (std::int64_t k = 0; k < 2 * kcp; k += 32) {
+        const std::int64_t count0 = std::clamp<std::int64_t>(depth - k, 0, 16);
+        const std::int64_t count1 = std::clamp<std::int64_t>(depth - k - 16, 0, 16);
+        const __m256i first = _mm512_cvtepi32_epi16(round_lanes(load_floats(row + k, count0)));
+        const __m256i second = _mm512_cvtepi32_epi16(round_lanes(load_floats(row + k + 16, count1)));
+        const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(first), second, 1);
+        const std::int64_t pairs_here = std::min<std::int64_t>(16, kcp - k / 2);
+        _mm512_mask_storeu_epi32(out + k / 2, static_cast<__mmask16>(pairs_here >= 16 ? 0xffff : (1u << pairs_here) - 1u),
+                                 both);
+      }
+    }
+    return;
+  }
+  // A stored [K, M]: rows 2p and 2p + 1 of the storage give pair p of 16 consecutive rows i.
+  const __m512i scatter_index = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                                   _mm512_set1_epi32(static_cast<int>(kcp)));
+  for (std::int64_t pair = 0; pair < kcp; ++pair) {
+    const std::int64_t k = k0 + 2 * pair;
+    for (std::int64_t i = 0; i < rows; i += 16) {
+      const std::int64_t count = std::min<std::int64_t>(16, rows - i);
+      const __mmask16 mask = static_cast<__mmask16>(count >= 16 ? 0xffff : (1u << count) - 1u);
+      const __m512i low = k < K ? round_lanes(load_floats(A + k * lda + row0 + i, count)) : _mm512_setzero_si512();
+      const __m512i high = k + 1 < K ? round_lanes(load_floats(A + (k + 1) * lda + row0 + i, count)) : _mm512_setzero_si512();
+      _mm512_mask_i32scatter_epi32(packed + i * kcp + pair, mask, scatter_index,
+                                   _mm512_or_si512(low, _mm512_slli_epi32(high, 16)), 4);
+    }
+  }
+}
+
+// C tile [rows, 32] = alpha · Σ_p a-pairs · b-pairs + beta · C tile (beta == 0 never reads C).
+template <int rows>
+SF_BF16_TARGET void micro_kernel(std::int64_t kcp, const std::uint32_t* a, std::int64_t a_row_step,
+                                 const std::uint32_t* b, float alpha, float beta, float* c, std::int64_t ldc) {
+  __m512 left[rows], right[rows];
+#pragma GCC unroll 16
+  for (int row = 0; row < rows; ++row) left[row] = right[row] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (std::int64_t pair = 0; pair < kcp; ++pair) {
+    const __m512bh b_left = (__m512bh)_mm512_loadu_si512(b + pair * NR);
+    const __m512bh b_right = (__m512bh)_mm512_loadu_si512(b + pair * NR + 16);
+#pragma GCC unroll 16
+    for (int row = 0; row < rows; ++row) {
+      const __m512bh a_pair = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[row * a_row_step + pair]));
+      left[row] = _mm512_dpbf16_ps(left[row], a_pair, b_left);
+      right[row] = _mm512_dpbf16_ps(right[row], a_pair, b_right);
+    }
+  }
+  const __m512 alpha_vector = _mm512_set1_ps(alpha), beta_vector = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+  for (int row = 0; row < rows; ++row) {
+    float* c_row = c + row * ldc;
+    if (beta == 0.0f) {
+      _mm512_storeu_ps(c_row, _mm512_mul_ps(alpha_vector, left[row]));
+      _mm512_storeu_ps(c_row + 16, _mm512_mul_ps(alpha_vector, right[row]));
+    } else {
+      _mm512_storeu_ps(c_row, _mm512_fmadd_ps(alpha_vector, left[row], _mm512_mul_ps(beta_vector, _mm512_loadu_ps(c_row))));
+      _mm512_storeu_ps(c_row + 16,
+                       _mm512_fmadd_ps(alpha_vector, right[row], _mm512_mul_ps(beta_vector, _mm512_loadu_ps(c_row + 16))));
+    }
+  }
+}
+
+using MicroKernel = void (*)(std::int64_t, const std::uint32_t*, std::int64_t, const std::uint32_t*, float, float,
+                             float*, std::int64_t);
+template <std::size_t... indices>
+constexpr std::array<MicroKernel, sizeof...(indices)> make_kernels(std::index_sequence<indices...>) {
+  return {&micro_kernel<static_cast<int>(indices) + 1>...};
+}
+constexpr auto kernels_by_rows = make_kernels(std::make_index_sequence<MR>());
+
+// One tile (rows ≤ MR, columns ≤ NR); a narrow one goes through a full-width buffer.
+void compute_tile(std::int64_t rows, std::int64_t columns, std::int64_t kcp, const std::uint32_t* a,
+                  std::int64_t a_row_step, const std::uint32_t* b, float alpha, float beta, float* c,
+                  std::int64_t ldc) {
+  const MicroKernel kernel = kernels_by_rows[static_cast<std::size_t>(rows - 1)];
+  if (columns == NR) {
+    kernel(kcp, a, a_row_step, b, alpha, beta, c, ldc);
+    return;
+  }
+  alignas(64) float tile[MR * NR] = {};
+  if (beta != 0.0f)
+    for (std::int64_t row = 0; row < rows; ++row)
+      std::memcpy(tile + row * NR, c + row * ldc, static_cast<std::size_t>(columns) * sizeof(float));
+  kernel(kcp, a, a_row_step, b, alpha, beta, tile, NR);
+  for (std::int64_t row = 0; row < rows; ++row)
+    std::memcpy(c + row * ldc, tile + row * NR, static_cast<std::size_t>(columns) * sizeof(float));
+}
+
+void gemm_avx512bf16(Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N, std::int64_t K,
+                     float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta,
+                     float* C, std::int64_t ldc) {
+  const std::int64_t pairs = (K + 1) / 2, slivers = (N + NR - 1) / NR;
+  std::vector<std::uint32_t> b_packed(static_cast<std::size_t>(pairs * slivers * NR));
+  pack_b(transpose_b, B, ldb, K, N, b_packed.data());
+  const std::int64_t row_blocks = (M + MC - 1) / MC, column_chunks = (N + N_CHUNK - 1) / N_CHUNK;
+  parallel::parallel_for(0, row_blocks * column_chunks, 1, [&](std::int64_t first, std::int64_t last) {
+    thread_local std::vector<std::uint32_t> a_packed;
+    a_packed.resize(static_cast<std::size_t>(MC * (KC / 2)));
+    for (std::int64_t task = first; task < last; ++task) {
+      const std::int64_t row0 = task / column_chunks * MC, rows = std::min(MC, M - row0);
+      const std::int64_t column0 = task % column_chunks * N_CHUNK, columns = std::min(N_CHUNK, N - column0);
+      for (std::int64_t pair0 = 0; pair0 < pairs; pair0 += KC / 2) {
+        const std::int64_t kcp = std::min(KC / 2, pairs - pair0);
+        pack_a(transpose_a, A, lda, K, row0, rows, pair0, kcp, a_packed.data());
+        const float slice_beta = pair0 == 0 ? beta : 1.0f;
+        for (std::int64_t jr = 0; jr < columns; jr += NR) {
+          const std::uint32_t* b = b_packed.data() + ((column0 + jr) / NR * pairs + pair0) * NR;
+          for (std::int64_t ir = 0; ir < rows; ir += MR)
+            compute_tile(std::min(MR, rows - ir), std::min(NR, columns - jr), kcp, a_packed.data() + ir * kcp, kcp, b,
+                         alpha, slice_beta, C + (row0 + ir) * ldc + column0 + jr, ldc);
+        }
+      }
+    }
+  });
+}
+
+// The operands rounded to bfloat16 (kept as float32, same layout), then the float32 GEMM.
+void gemm_emulated(Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N, std::int64_t K,
+                   float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta,
+                   float* C, std::int64_t ldc) {
+  auto rounded_copy = [](const float* X, std::int64_t ld, std::int64_t rows, std::int64_t columns) {
+    std::vector<float> copy(static_cast<std::size_t>(rows * columns));
+    for (std::int64_t row = 0; row < rows; ++row)
+      for (std::int64_t column = 0; column < columns; ++column)
+        copy[static_cast<std::size_t>(row * columns + column)] = round_to_bfloat16(X[row * ld + column]);
+    return copy;
+  };
+  // Stored shapes: A is [M, K] or [K, M]; B is [K, N] or [N, K].
+  const std::int64_t a_rows = transpose_a == Transpose::No ? M : K, a_columns = transpose_a == Transpose::No ? K : M;
+  const std::int64_t b_rows = transpose_b == Transpose::No ? K : N, b_columns = transpose_b == Transpose::No ? N : K;
+  const std::vector<float> a = rounded_copy(A, lda, a_rows, a_columns), b = rounded_copy(B, ldb, b_rows, b_columns);
+  gemm<float>(transpose_a, transpose_b, M, N, K, alpha, a.data(), a_columns, b.data(), b_columns, beta, C, ldc);
+}
+
+}  // namespace
+
+bool bfloat16_path_available(Bfloat16Path path) {
+  if (path == Bfloat16Path::Emulated) return true;
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+}
+
+const char* bfloat16_path_name(Bfloat16Path path) {
+  return path == Bfloat16Path::Avx512Bf16 ? "avx512bf16" : "emulated";
+}
+
+Bfloat16Path bfloat16_path() {
+  if (const char* forced = std::getenv("SF_ISA"); forced != nullptr && *forced != '\0') {
+    const std::string name(forced);
+    Bfloat16Path path;
+    if (name == "avx512bf16") path = Bfloat16Path::Avx512Bf16;
+    else if (name == "emulated") path = Bfloat16Path::Emulated;
+    else fail("SF_ISA='{}': the bfloat16 GEMM knows avx512bf16 and emulated", name);
+    if (!bfloat16_path_available(path)) fail("SF_ISA='{}': this CPU lacks it (cpuid has no avx512_bf16)", name);
+    return path;
+  }
+  return bfloat16_path_available(Bfloat16Path::Avx512Bf16) ? Bfloat16Path::Avx512Bf16 : Bfloat16Path::Emulated;
+}
+
+void gemm_bfloat16(Bfloat16Path path, Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N,
+                   std::int64_t K, float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb,
+                   float beta, float* C, std::int64_t ldc) {
+  if (M < 0 || N < 0 || K < 0) fail("gemm_bfloat16: negative size M={} N={} K={}", M, N, K);
+  if (M == 0 || N == 0) return;
+  if (!bfloat16_path_available(path)) fail("gemm_bfloat16: the {} path needs a CPU with it", bfloat16_path_name(path));
+  if (K == 0 || path == Bfloat16Path::Emulated) {
+    gemm_emulated(transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  gemm_avx512bf16(transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemm_bfloat16(Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N, std::int64_t K,
+                   float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta,
+                   float* C, std::int64_t ldc) {
+  static const Bfloat16Path path = bfloat16_path();
+  gemm_bfloat16(path, transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+}  // namespace sf::kernels

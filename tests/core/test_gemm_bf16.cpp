@@ -1,0 +1,202 @@
+// The bfloat16 GEMM: rounding (ties to even, NaN, Inf, subnormals), the packing's vectorized
+// rounding equal to the scalar rule, every path against a float64 reference of the rounded
+// operands on awkward shapes and all transposes, 1 vs 2 threads bit for bit, SF_ISA.
+// The AVX512-BF16 path is skipped, with a message, on a CPU without it.
+//
+// Tolerance: the operands are rounded to bfloat16 by both sides, so what remains is the float32
+// accumulation: |ours − reference| ≤ 2·(K + 2)·ε₃₂·(|α|·(|A|·|B|)_ij + |β|·|c_ij|).
+#include <boost/test/unit_test.hpp>
+
+#include <array>
+#include <bit>
+#include <cstring>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sf/core/kernels/gemm_bf16.hpp"
+#include "sf/core/parallel.hpp"
+#include "test_util.hpp"
+
+using sf::kernels::Bfloat16Path;
+using sf::kernels::Transpose;
+
+namespace {
+
+float from_bits(std::uint32_t bits) { return std::bit_cast<float>(bits); }
+std::uint16_t to_bf16(float value) { return sf::kernels::float_to_bfloat16(value); }
+
+std::vector<Bfloat16Path> available_paths() {
+  std::vector<Bfloat16Path> paths{Bfloat16Path::Emulated};
+  if (sf::kernels::bfloat16_path_available(Bfloat16Path::Avx512Bf16))
+    paths.push_back(Bfloat16Path::Avx512Bf16);
+  else
+    BOOST_TEST_MESSAGE("skipped: the avx512bf16 path (this CPU has no AVX512-BF16)");
+  return paths;
+}
+
+std::vector<float> random_matrix(std::int64_t count, std::uint32_t seed) {
+  std::mt19937 generator(seed);
+  std::uniform_real_distribution<float> uniform(-2.0f, 2.0f);
+  std::vector<float> values(static_cast<std::size_t>(count));
+  for (float& value : values) value = uniform(generator);
+  return values;
+}
+
+// C = alpha · bf16(op(A)) · bf16(op(B)) + beta · C in float64, with the bound of the header.
+void check_against_reference(Bfloat16Path path, Transpose ta, Transpose tb, std::int64_t M, std::int64_t N,
+                             std::int64_t K, float alpha, float beta) {
+  const std::int64_t lda = (ta == Transpose::No ? K : M) + 3, ldb = (tb == Transpose::No ? N : K) + 1, ldc = N + 2;
+  const std::vector<float> A = random_matrix((ta == Transpose::No ? M : K) * lda, 11);
+  const std::vector<float> B = random_matrix((tb == Transpose::No ? K : N) * ldb, 12);
+  std::vector<float> C = random_matrix(M * ldc, 13);
+  const std::vector<float> C0 = C;
+  sf::kernels::gemm_bfloat16(path, ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+  auto a = [&](std::int64_t i, std::int64_t k) {
+    return static_cast<double>(sf::kernels::round_to_bfloat16(ta == Transpose::No ? A[i * lda + k] : A[k * lda + i]));
+  };
+  auto b = [&](std::int64_t k, std::int64_t j) {
+    return static_cast<double>(sf::kernels::round_to_bfloat16(tb == Transpose::No ? B[k * ldb + j] : B[j * ldb + k]));
+  };
+  const double epsilon = std::numeric_limits<float>::epsilon() / 2;
+  int failures = 0;
+  for (std::int64_t i = 0; i < M; ++i) {
+    for (std::int64_t j = 0; j < N; ++j) {
+      double sum = 0, magnitude = 0;
+      for (std::int64_t k = 0; k < K; ++k) {
+        sum += a(i, k) * b(k, j);
+        magnitude += std::abs(a(i, k) * b(k, j));
+      }
+      const double c0 = C0[static_cast<std::size_t>(i * ldc + j)];
+      const double expected = alpha * sum + (beta == 0.0f ? 0.0 : beta * c0);
+      const double bound = 2.0 * static_cast<double>(K + 2) * epsilon * (std::abs(alpha) * magnitude + std::abs(beta * c0));
+      const double got = C[static_cast<std::size_t>(i * ldc + j)];
+      if (!(std::abs(got - expected) <= bound) && failures++ < 3)
+        BOOST_ERROR(sf::kernels::bfloat16_path_name(path) << " M=" << M << " N=" << N << " K=" << K << " ta="
+                    << (ta == Transpose::Yes) << " tb=" << (tb == Transpose::Yes) << " C(" << i << "," << j
+                    << ") = " << got << ", expected " << expected << " ± " << bound);
+    }
+  }
+  // The row padding of C is never written.
+  for (std::int64_t i = 0; i < M; ++i)
+    for (std::int64_t j = N; j < ldc; ++j)
+      BOOST_TEST(std::bit_cast<std::uint32_t>(C[static_cast<std::size_t>(i * ldc + j)]) ==
+                 std::bit_cast<std::uint32_t>(C0[static_cast<std::size_t>(i * ldc + j)]));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(gemm_bf16)
+
+BOOST_AUTO_TEST_CASE(rounding_is_to_nearest_even_and_keeps_specials) {
+  BOOST_TEST(to_bf16(1.0f) == 0x3f80);
+  BOOST_TEST(to_bf16(from_bits(0x3f808000)) == 0x3f80);  // 1 + 2^-8: a tie, 1.0 is even
+  BOOST_TEST(to_bf16(from_bits(0x3f818000)) == 0x3f82);  // 1 + 3·2^-8: a tie, up to the even neighbour
+  BOOST_TEST(to_bf16(from_bits(0x3f808001)) == 0x3f81);  // just above the tie: up
+  BOOST_TEST(to_bf16(from_bits(0x3f807fff)) == 0x3f80);  // just below: down
+  BOOST_TEST(to_bf16(from_bits(0xbf818000)) == 0xbf82);  // negative ties likewise
+  BOOST_TEST(to_bf16(std::numeric_limits<float>::infinity()) == 0x7f80);
+  BOOST_TEST(to_bf16(-std::numeric_limits<float>::infinity()) == 0xff80);
+  BOOST_TEST(to_bf16(-0.0f) == 0x8000);
+  BOOST_TEST(to_bf16(std::numeric_limits<float>::max()) == 0x7f80);  // rounds up past the largest bfloat16
+  for (std::uint32_t nan : {0x7f800001u, 0x7fc00000u, 0xff800001u, 0x7fffffffu}) {
+    BOOST_TEST_INFO("NaN bits " << nan);
+    BOOST_TEST(std::isnan(sf::kernels::bfloat16_to_float(to_bf16(from_bits(nan)))));  // never Inf
+  }
+  BOOST_TEST(to_bf16(from_bits(0x00010000)) == 0x0001);  // the smallest bfloat16 subnormal, exact
+  BOOST_TEST(to_bf16(from_bits(0x00008000)) == 0x0000);  // half of it: a tie, down to 0 (even)
+  BOOST_TEST(to_bf16(from_bits(0x00018000)) == 0x0002);  // 1.5 of it: a tie, up to 2 (even)
+  BOOST_TEST(sf::kernels::bfloat16_to_float(0x4049) == from_bits(0x40490000));
+}
+
+// A · I = bf16(A) exactly on every path and layout: the packing's vectorized rounding (ties,
+// odd K, partial vectors) equals the scalar rule. Then NaN and Inf through a 1 × 1 × 1 product
+// (in a longer sum Inf · 0 would make NaN anyway).
+BOOST_AUTO_TEST_CASE(packing_rounds_like_the_scalar_rule) {
+  const std::vector<std::uint32_t> ties{0x3f808000, 0x3f818000, 0x3f808001, 0xbf818000, 0x3f807fff, 0x40490fdb, 0x4b7fffff};
+  for (Bfloat16Path path : available_paths()) {
+    for (std::int64_t K : {1, 7, 33}) {
+      for (Transpose ta : {Transpose::No, Transpose::Yes}) {
+        for (Transpose tb : {Transpose::No, Transpose::Yes}) {
+          const std::int64_t M = 19;
+          std::vector<float> A(static_cast<std::size_t>(M * K));
+          for (std::size_t index = 0; index < A.size(); ++index)
+            A[index] = index % 3 == 0 ? from_bits(ties[index / 3 % ties.size()]) : 0.37f * static_cast<float>(index);
+          std::vector<float> identity(static_cast<std::size_t>(K * K), 0.0f);
+          for (std::int64_t k = 0; k < K; ++k) identity[static_cast<std::size_t>(k * K + k)] = 1.0f;
+          std::vector<float> stored = A;  // op(A) = the M × K matrix above whatever its storage
+          if (ta == Transpose::Yes)
+            for (std::int64_t i = 0; i < M; ++i)
+              for (std::int64_t k = 0; k < K; ++k)
+                stored[static_cast<std::size_t>(k * M + i)] = A[static_cast<std::size_t>(i * K + k)];
+          std::vector<float> C(static_cast<std::size_t>(M * K), -1.0f);
+          sf::kernels::gemm_bfloat16(path, ta, tb, M, K, K, 1.0f, stored.data(), ta == Transpose::No ? K : M,
+                                     identity.data(), K, 0.0f, C.data(), K);
+          for (std::size_t index = 0; index < A.size(); ++index) {
+            BOOST_TEST_INFO(sf::kernels::bfloat16_path_name(path) << " K=" << K << " element " << index);
+            BOOST_TEST(C[index] == sf::kernels::round_to_bfloat16(A[index]));
+          }
+        }
+      }
+    }
+    const float one = 1.0f, infinity = std::numeric_limits<float>::infinity();
+    for (std::uint32_t bits : {0x7f800000u, 0xff800000u, 0x7f7fffffu, 0x7fc00000u, 0x7f800001u}) {
+      const float a = from_bits(bits);
+      float c = 0.0f;
+      sf::kernels::gemm_bfloat16(path, Transpose::No, Transpose::No, 1, 1, 1, 1.0f, &a, 1, &one, 1, 0.0f, &c, 1);
+      BOOST_TEST_INFO(sf::kernels::bfloat16_path_name(path) << " bits " << bits);
+      if (std::isnan(a))
+        BOOST_TEST(std::isnan(c));
+      else
+        BOOST_TEST(c == (std::signbit(a) ? -infinity : infinity));  // 0x7f7fffff rounds up to Inf
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_path_matches_the_reference) {
+  const std::vector<std::array<std::int64_t, 3>> shapes{{1, 1, 1},   {3, 5, 2},    {14, 32, 8},  {15, 33, 9},
+                                                        {29, 70, 31}, {13, 31, 1}, {260, 40, 530}, {40, 530, 17}};
+  for (Bfloat16Path path : available_paths())
+    for (const auto& [M, N, K] : shapes)
+      for (Transpose ta : {Transpose::No, Transpose::Yes})
+        for (Transpose tb : {Transpose::No, Transpose::Yes}) {
+          check_against_reference(path, ta, tb, M, N, K, 1.0f, 0.0f);
+          check_against_reference(path, ta, tb, M, N, K, -0.5f, 1.5f);
+        }
+}
+
+BOOST_AUTO_TEST_CASE(the_same_bits_on_one_and_two_threads) {
+  for (Bfloat16Path path : available_paths()) {
+    const std::int64_t M = 600, N = 700, K = 530;
+    const std::vector<float> A = random_matrix(M * K, 21), B = random_matrix(N * K, 22);
+    std::vector<float> one(static_cast<std::size_t>(M * N)), two(one.size());
+    {
+      sf::parallel::ThreadCountGuard guard(1);
+      sf::kernels::gemm_bfloat16(path, Transpose::No, Transpose::Yes, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f,
+                                 one.data(), N);
+    }
+    {
+      sf::parallel::ThreadCountGuard guard(2);
+      sf::kernels::gemm_bfloat16(path, Transpose::No, Transpose::Yes, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f,
+                                 two.data(), N);
+    }
+    BOOST_TEST_INFO(sf::kernels::bfloat16_path_name(path));
+    BOOST_TEST(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(sf_isa_selects_a_path_and_refuses_unknown_ones) {
+  ::setenv("SF_ISA", "emulated", 1);
+  BOOST_TEST((sf::kernels::bfloat16_path() == Bfloat16Path::Emulated));
+  ::setenv("SF_ISA", "avx9000", 1);
+  sf::test::check_error_message([] { (void)sf::kernels::bfloat16_path(); },
+                                "SF_ISA='avx9000': the bfloat16 GEMM knows avx512bf16 and emulated");
+  ::unsetenv("SF_ISA");
+  BOOST_TEST((sf::kernels::bfloat16_path() == Bfloat16Path::Avx512Bf16) ==
+             sf::kernels::bfloat16_path_available(Bfloat16Path::Avx512Bf16));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
