@@ -58,6 +58,21 @@ SF_BF16_TARGET inline __m512 load_floats(const float* source, std::int64_t count
   return _mm512_maskz_loadu_ps(static_cast<__mmask16>(count >= 16 ? 0xffff : (1u << count) - 1u), source);
 }
 
+// A row of `depth` floats as `pair_count` bfloat16 pairs (k even in the low half), zero padded.
+SF_BF16_TARGET void round_row_to_pairs(const float* row, std::int64_t depth, std::int64_t pair_count,
+                                       std::uint32_t* out) {
+  for (std::int64_t k = 0; k < 2 * pair_count; k += 32) {
+    const std::int64_t count0 = std::clamp<std::int64_t>(depth - k, 0, 16);
+    const std::int64_t count1 = std::clamp<std::int64_t>(depth - k - 16, 0, 16);
+    const __m256i first = _mm512_cvtepi32_epi16(round_lanes(load_floats(row + k, count0)));
+    const __m256i second = _mm512_cvtepi32_epi16(round_lanes(load_floats(row + k + 16, count1)));
+    const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(first), second, 1);
+    const std::int64_t pairs_here = std::min<std::int64_t>(16, pair_count - k / 2);
+    _mm512_mask_storeu_epi32(out + k / 2, static_cast<__mmask16>(pairs_here >= 16 ? 0xffff : (1u << pairs_here) - 1u),
+                             both);
+  }
+}
+
 // Packs all of op(B) [K, N]: pairs of rows (2p, 2p + 1), slivers of 32 columns, zero padded.
 SF_BF16_TARGET void pack_b(Transpose transpose, const float* B, std::int64_t ldb, std::int64_t K, std::int64_t N,
                            std::uint32_t* packed) {
@@ -78,12 +93,16 @@ SF_BF16_TARGET void pack_b(Transpose transpose, const float* B, std::int64_t ldb
         }
       } else {  // column j of op(B) is row j of the stored matrix: its pairs are contiguous
         std::fill(out, out + pairs * NR, 0u);
+        std::vector<std::uint32_t> row_pairs(static_cast<std::size_t>(pairs));
+        const __m512i scatter_index = _mm512_mullo_epi32(
+            _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(NR));
         for (std::int64_t j = 0; j < columns; ++j) {
-          const float* row = B + (column0 + j) * ldb;
-          for (std::int64_t pair = 0; pair < pairs; ++pair) {
-            const std::uint32_t low = float_to_bfloat16(row[2 * pair]);
-            const std::uint32_t high = 2 * pair + 1 < K ? float_to_bfloat16(row[2 * pair + 1]) : 0u;
-            out[pair * NR + j] = low | (high << 16);
+          round_row_to_pairs(B + (column0 + j) * ldb, K, pairs, row_pairs.data());
+          for (std::int64_t pair = 0; pair < pairs; pair += 16) {
+            const std::int64_t count = std::min<std::int64_t>(16, pairs - pair);
+            const __mmask16 mask = static_cast<__mmask16>(count >= 16 ? 0xffff : (1u << count) - 1u);
+            _mm512_mask_i32scatter_epi32(out + pair * NR + j, mask, scatter_index,
+                                         _mm512_maskz_loadu_epi32(mask, row_pairs.data() + pair), 4);
           }
         }
       }
@@ -96,21 +115,8 @@ SF_BF16_TARGET void pack_b(Transpose transpose, const float* B, std::int64_t ldb
 SF_BF16_TARGET void pack_a(Transpose transpose, const float* A, std::int64_t lda, std::int64_t K, std::int64_t row0,
                            std::int64_t rows, std::int64_t pair0, std::int64_t kcp, std::uint32_t* packed) {
   const std::int64_t k0 = 2 * pair0, depth = std::min(2 * kcp, K - k0);
-  if (transpose == Transpose::No) {  // rows of A are contiguous: 32 k values (16 pairs) at a time
-    for (std::int64_t i = 0; i < rows; ++i) {
-      const float* row = A + (row0 + i) * lda + k0;
-      std::uint32_t* out = packed + i * kcp;
-      for (std::int64_t k = 0; k < 2 * kcp; k += 32) {
-        const std::int64_t count0 = std::clamp<std::int64_t>(depth - k, 0, 16);
-        const std::int64_t count1 = std::clamp<std::int64_t>(depth - k - 16, 0, 16);
-        const __m256i first = _mm512_cvtepi32_epi16(round_lanes(load_floats(row + k, count0)));
-        const __m256i second = _mm512_cvtepi32_epi16(round_lanes(load_floats(row + k + 16, count1)));
-        const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(first), second, 1);
-        const std::int64_t pairs_here = std::min<std::int64_t>(16, kcp - k / 2);
-        _mm512_mask_storeu_epi32(out + k / 2, static_cast<__mmask16>(pairs_here >= 16 ? 0xffff : (1u << pairs_here) - 1u),
-                                 both);
-      }
-    }
+  if (transpose == Transpose::No) {  // rows of A are contiguous
+    for (std::int64_t i = 0; i < rows; ++i) round_row_to_pairs(A + (row0 + i) * lda + k0, depth, kcp, packed + i * kcp);
     return;
   }
   // A stored [K, M]: rows 2p and 2p + 1 of the storage give pair p of 16 consecutive rows i.
