@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "sf/core/matmul.hpp"
 #include "sf/autograd/functional.hpp"
 #include "sf/autograd/grad_mode.hpp"
 #include "sf/core/parallel.hpp"
@@ -65,6 +66,9 @@ void add_bench_command(CLI::App& app) {
     const SwarmFormerConfig& config = resolved.model;
     const TrainingConfig& training = resolved.training;
     SwarmFormer model(config, 1);
+    if (training.precision == "fp64") model.to(DType::Float64);
+    const compute::MatmulPrecisionGuard matmul_precision(uses_bfloat16(training) ? compute::MatmulPrecision::Bfloat16
+                                                                                 : compute::MatmulPrecision::Float32);
     // The trainer's own step (training_step.hpp): optimizer, schedule, clipping, moving average.
     const std::unique_ptr<nn::AdamW> optimizer = make_optimizer(model, training);
     const LRSchedule schedule = make_schedule(training, 1000);

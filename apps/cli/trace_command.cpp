@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "sf/core/matmul.hpp"
 #include "sf/nn/checkpoint.hpp"
 #include "sf/swarmformer/training_step.hpp"
 
@@ -40,6 +41,8 @@ void add_trace_command(CLI::App& app) {
     const TrainingConfig& training = resolved.training;
     SwarmFormer model(resolved.model, static_cast<std::uint64_t>(training.seed));
     if (training.precision == "fp64") model.to(DType::Float64);
+    const compute::MatmulPrecisionGuard matmul_precision(uses_bfloat16(training) ? compute::MatmulPrecision::Bfloat16
+                                                                                 : compute::MatmulPrecision::Float32);
     nn::load_checkpoint(cli->init, model, nullptr, /*strict=*/true);
 
     std::ifstream ids_file(cli->ids_path), labels_file(cli->labels_path);

@@ -9,15 +9,43 @@
 #include "sf/core/matmul.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "sf/core/kernels/gemm.hpp"
+#include "sf/core/kernels/gemm_bf16.hpp"
 
 namespace sf::compute {
 namespace {
 
 using kernels::Transpose;
+
+std::atomic<MatmulPrecision> current_precision{MatmulPrecision::Float32};
+
+template <class T>
+bool rounds_to_bfloat16() {
+  return std::is_same_v<T, float> && current_precision.load(std::memory_order_relaxed) == MatmulPrecision::Bfloat16;
+}
+
+// gemm_batched_strided, or in bfloat16 one gemm_bfloat16 per batch entry.
+template <class T>
+void batched_product(Transpose transpose_a, Transpose transpose_b, std::int64_t batch, std::int64_t M, std::int64_t N,
+                     std::int64_t K, T alpha, const T* A, std::int64_t lda, std::int64_t stride_a, const T* B,
+                     std::int64_t ldb, std::int64_t stride_b, T beta, T* C, std::int64_t ldc, std::int64_t stride_c) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (rounds_to_bfloat16<T>()) {
+      for (std::int64_t entry = 0; entry < batch; ++entry)
+        kernels::gemm_bfloat16(transpose_a, transpose_b, M, N, K, alpha, A + entry * stride_a, lda,
+                               B + entry * stride_b, ldb, beta, C + entry * stride_c, ldc);
+      return;
+    }
+  }
+  kernels::gemm_batched_strided<T>(transpose_a, transpose_b, batch, M, N, K, alpha, A, lda, stride_a, B, ldb, stride_b,
+                                   beta, C, ldc, stride_c);
+}
+
 
 // How the GEMM reads the last two dims of one operand.
 struct MatrixOperand {
@@ -143,9 +171,9 @@ void run_product(Tensor& out, const Tensor& a_input, const Tensor& b_input, bool
       offset_b += index * dims[axis].stride_b;
       offset_out += index * dims[axis].stride_out;
     }
-    kernels::gemm_batched_strided<T>(a.transpose, b.transpose, innermost.size, M, N, K, T(alpha),
-                                     a_data + offset_a, a.ld, innermost.stride_a, b_data + offset_b, b.ld,
-                                     innermost.stride_b, T(beta), out_data + offset_out, N, innermost.stride_out);
+    batched_product<T>(a.transpose, b.transpose, innermost.size, M, N, K, T(alpha), a_data + offset_a, a.ld,
+                       innermost.stride_a, b_data + offset_b, b.ld, innermost.stride_b, T(beta), out_data + offset_out, N,
+                       innermost.stride_out);
   }
 }
 
@@ -192,10 +220,21 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   const Tensor bias_values = bias.contiguous();
   dispatch_dtype(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    if (rounds_to_bfloat16<T>()) {  // the bias copied into every row, then out += input · weightᵀ
+      T* rows = out.data<T>();
+      for (std::int64_t row = 0; row < M; ++row) std::copy_n(bias_values.data<T>(), N, rows + row * N);
+      if constexpr (std::is_same_v<T, float>)
+        kernels::gemm_bfloat16(a.transpose, b.transpose, M, N, K, 1.0f, a.tensor.data<T>(), a.ld, b.tensor.data<T>(),
+                               b.ld, 1.0f, rows, N);
+      return;
+    }
     kernels::gemm_with_bias<T>(a.transpose, b.transpose, M, N, K, T(1), a.tensor.data<T>(), a.ld,
                                b.tensor.data<T>(), b.ld, bias_values.data<T>(), out.data<T>(), N);
   });
   return out;
 }
+
+void set_matmul_precision(MatmulPrecision precision) { current_precision.store(precision); }
+MatmulPrecision matmul_precision() { return current_precision.load(); }
 
 }  // namespace sf::compute

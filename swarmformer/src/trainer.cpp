@@ -14,6 +14,8 @@
 
 #include "sf/autograd/functional.hpp"
 #include "sf/core/compute.hpp"
+#include "sf/core/kernels/gemm_bf16.hpp"
+#include "sf/core/matmul.hpp"
 #include "sf/core/parallel.hpp"
 #include "sf/nn/checkpoint.hpp"
 #include "sf/nn/ema.hpp"
@@ -185,6 +187,9 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
   SwarmFormer model(model_config, static_cast<std::uint64_t>(training.seed));
   task->prepare(model);
   if (training.precision == "fp64") model.to(DType::Float64);
+  const bool bfloat16 = uses_bfloat16(training);
+  const compute::MatmulPrecisionGuard matmul_precision(bfloat16 ? compute::MatmulPrecision::Bfloat16
+                                                                : compute::MatmulPrecision::Float32);
   nlohmann::json init_report = nullptr;
   if (!options.init_from.empty()) {
     if (options.resume) fail("train: --init-from starts a run; a resumed run continues from its own last.safetensors");
@@ -428,6 +433,10 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
         {"tokens_per_second", state.elapsed_seconds > 0 ? static_cast<double>(state.tokens_seen) / state.elapsed_seconds : 0.0},
         {"peak_rss_mb", peak_rss_megabytes()},
         {"parallelism", fmt::format("{} x {} threads", communicator.describe(), parallel::num_threads())},
+        {"arithmetic", training.precision == "fp64" ? std::string("float64")
+                       : bfloat16 ? fmt::format("bfloat16 products ({}), float32 elsewhere",
+                                                kernels::bfloat16_path_name(kernels::bfloat16_path()))
+                                  : std::string("float32")},
         {"nonfinite_steps_skipped", state.nonfinite_total},
         {"config", resolved.document},
         {"init_from", init_report},

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "sf/core/error.hpp"
+#include "sf/core/kernels/gemm_bf16.hpp"
 #include "sf/swarmformer/augment.hpp"
 #include "sf/swarmformer/training_config.hpp"
 
@@ -20,6 +21,11 @@ void read_value(const nlohmann::json& value, T& field, const std::string& key, c
 }
 
 }  // namespace
+
+bool uses_bfloat16(const TrainingConfig& training) {
+  return training.precision == "bf16" ||
+         (training.precision == "auto" && kernels::bfloat16_path_available(kernels::Bfloat16Path::Avx512Bf16));
+}
 
 void TrainingConfig::validate(const std::string& source) const {
   if (batch_size <= 0) fail("{}: batch_size must be positive, got {}", source, batch_size);
@@ -50,8 +56,8 @@ void TrainingConfig::validate(const std::string& source) const {
   if (weight_decay_scope != "matrices" && weight_decay_scope != "all")
     fail("{}: weight_decay_scope must be \"matrices\" or \"all\", got \"{}\"", source, weight_decay_scope);
   if (!(ema_decay >= 0.0 && ema_decay < 1.0)) fail("{}: ema_decay must be in [0, 1), got {}", source, ema_decay);
-  if (precision != "fp32" && precision != "fp64")
-    fail("{}: precision must be \"fp32\" or \"fp64\", got \"{}\"", source, precision);
+  if (precision != "fp32" && precision != "fp64" && precision != "bf16" && precision != "auto")
+    fail("{}: precision must be \"fp32\", \"fp64\", \"bf16\" or \"auto\", got \"{}\"", source, precision);
   if (!(augment_synonym_word_probability >= 0.0 && augment_synonym_word_probability <= 1.0))
     fail("{}: augment_synonym_word_probability must be in [0, 1], got {}", source, augment_synonym_word_probability);
   try {

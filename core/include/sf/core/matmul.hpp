@@ -31,4 +31,24 @@ void matmul_into(Tensor& out, const Tensor& a, const Tensor& b, bool transpose_a
 // first. Same bits as copying the bias into the output and matmul_into(..., beta = 1).
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias);
 
+// The arithmetic of float32 products (matmul, matmul_into, linear, so the forward and both
+// backward GEMMs of every layer built on them): Float32, or Bfloat16 - the operands rounded to
+// bfloat16 while packed, the sums in float32 (kernels/gemm_bf16.hpp). float64 products are never
+// rounded. Process-wide; MatmulPrecisionGuard sets it for a scope (the trainer, for a run).
+enum class MatmulPrecision { Float32, Bfloat16 };
+void set_matmul_precision(MatmulPrecision precision);
+MatmulPrecision matmul_precision();
+class MatmulPrecisionGuard {
+ public:
+  explicit MatmulPrecisionGuard(MatmulPrecision precision) : previous_(matmul_precision()) {
+    set_matmul_precision(precision);
+  }
+  ~MatmulPrecisionGuard() { set_matmul_precision(previous_); }
+  MatmulPrecisionGuard(const MatmulPrecisionGuard&) = delete;
+  MatmulPrecisionGuard& operator=(const MatmulPrecisionGuard&) = delete;
+
+ private:
+  MatmulPrecision previous_;
+};
+
 }  // namespace sf::compute

@@ -105,7 +105,10 @@ void visit_fields_training(Config& config, Visitor&& visitor) {
   visitor("ema_decay", config.ema_decay,
           "exponential moving average of the weights, e <- d e + (1 - d) w after every step; validation, the best "
           "checkpoint and test use it (0: off)");
-  visitor("precision", config.precision, "arithmetic of the model and optimizer: fp32 or fp64 (checks, parity)");
+  visitor("precision", config.precision,
+          "arithmetic: fp32; fp64 (model and optimizer in float64: checks, parity); bf16 (float32 weights, every "
+          "matrix product's operands rounded to bfloat16, float32 sums); auto (bf16 where the CPU has AVX512-BF16, "
+          "else fp32)");
   visitor("augment", config.augment,
           "training-split transforms, e.g. \"sentence_shuffle:0.3,synonym_swap:0.3,concatenate:0.25\" (augment.hpp; "
           "empty: none)");
@@ -117,6 +120,10 @@ void visit_fields_training(Config& config, Visitor&& visitor) {
   visitor("pretrain_windows", config.pretrain_windows,
           "pretrain: a text longer than seq_len - 2 pieces gives up to this many windows, each a training row");
 }
+
+// Whether `precision` ("bf16", or "auto" on a CPU with bfloat16 dot products) rounds the matrix
+// products' operands to bfloat16.
+bool uses_bfloat16(const TrainingConfig& training);
 
 // Resolves a config document and "key=value" overrides into the two sections.
 struct ResolvedConfig {
