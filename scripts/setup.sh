@@ -14,6 +14,7 @@ packages=(
   libutf8proc-dev zlib1g-dev                                     # tokenizer Unicode, gzip/tar reading
   libcli11-dev nlohmann-json3-dev                                # command line, JSON configs/headers
   libopenblas-dev                                                # GEMM benchmark baseline only
+  libdnnl-dev                                                    # bfloat16 GEMM benchmark baseline only
   gnuplot-nox                                                    # PNG training curves
   wordnet-base                                                   # WordNet data for synonym augmentation
 )
