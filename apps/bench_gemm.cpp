@@ -34,15 +34,19 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "bench_util.hpp"
 #include "sf/core/kernels/gemm.hpp"
 #include "sf/core/kernels/gemm_config.hpp"
 #include "sf/core/parallel.hpp"
 
 namespace {
 
+using sf::bench::median;
+using sf::bench::split;
+using sf::bench::thread_cpu_seconds;
+using sf::bench::time_calls;
 using sf::kernels::GemmVariant;
 using sf::kernels::Transpose;
-using Clock = std::chrono::steady_clock;
 
 struct Case {
   std::int64_t M, N, K;
@@ -58,17 +62,6 @@ struct Options {
   int repetitions = 9;
   int back_to_back = 0;  // > 0: ours only, this many calls in a row, the spread of GFLOP/s
 };
-
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  std::size_t begin = 0;
-  while (begin <= text.size()) {
-    const std::size_t end = std::min(text.find(separator, begin), text.size());
-    if (end > begin) parts.push_back(text.substr(begin, end - begin));
-    begin = end + 1;
-  }
-  return parts;
-}
 
 [[noreturn]] void usage_error(const std::string& message) {
   std::fprintf(stderr,
@@ -125,14 +118,6 @@ Options parse_options(int argc, char** argv) {
   return options;
 }
 
-// CPU time of the calling thread: the FMA loop below is timed with it, so that other processes
-// sharing the machine (which take turns on the cores) do not lower the measured peak.
-double thread_cpu_seconds() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
-}
-
 // fp32 FMA throughput of one thread: 16 independent accumulator chains (more than the
 // latency × throughput product of any current core), each step one FMA per chain.
 double fma_gflops_one_thread(double seconds) {
@@ -180,23 +165,6 @@ void fill_random(std::vector<float>& values, std::uint64_t seed) {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     value = static_cast<float>(static_cast<double>(state >> 40) / double(1ull << 24) * 2.0 - 1.0);
   }
-}
-
-// Seconds of each timed call of run(), after one untimed warm-up call (page faults, pack
-// buffers, thread pools).
-template <class Run>
-void time_calls(int calls, std::vector<double>& times, Run&& run) {
-  run();
-  for (int call = 0; call < calls; ++call) {
-    const auto start = Clock::now();
-    run();
-    times.push_back(std::chrono::duration<double>(Clock::now() - start).count());
-  }
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
 }
 
 struct Result {

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "sf/core/kernels/gemm.hpp"
 #include "sf/core/kernels/gemm_bf16.hpp"
 #include "sf/core/parallel.hpp"
@@ -32,8 +33,11 @@ extern "C" void omp_set_num_threads(int threads);  // libgomp, which oneDNN runs
 
 namespace {
 
+using sf::bench::median;
+using sf::bench::split;
+using sf::bench::thread_cpu_seconds;
+using sf::bench::time_calls;
 using sf::kernels::Transpose;
-using Clock = std::chrono::steady_clock;
 
 struct Case {
   std::int64_t M, N, K;
@@ -47,17 +51,6 @@ struct Options {
   int repetitions = 15;
   bool csv = false;
 };
-
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  std::size_t begin = 0;
-  while (begin <= text.size()) {
-    const std::size_t end = std::min(text.find(separator, begin), text.size());
-    if (end > begin) parts.push_back(text.substr(begin, end - begin));
-    begin = end + 1;
-  }
-  return parts;
-}
 
 Options parse_options(int argc, char** argv) {
   Options options;
@@ -99,12 +92,6 @@ Options parse_options(int argc, char** argv) {
   return options;
 }
 
-double thread_cpu_seconds() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
-}
-
 // VDPBF16PS throughput of one thread in CPU time: 16 independent chains.
 __attribute__((target("avx512f,avx512bf16"))) double dot_product_gflops_one_thread(double seconds) {
   __m512 chains[16];
@@ -137,21 +124,6 @@ double dot_product_peak(int threads) {
   double total = 0;
   for (double rate : rates) total += rate;
   return total;
-}
-
-template <class Run>
-void time_calls(int calls, std::vector<double>& times, Run&& run) {
-  run();
-  for (int call = 0; call < calls; ++call) {
-    const auto start = Clock::now();
-    run();
-    times.push_back(std::chrono::duration<double>(Clock::now() - start).count());
-  }
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
 }
 
 struct Result {

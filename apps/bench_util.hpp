@@ -1,0 +1,50 @@
+// Helpers the benchmark programs share: list parsing, thread CPU time, timed calls, the median.
+#pragma once
+
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace sf::bench {
+
+// "a,b,,c" -> {"a", "b", "c"}.
+inline std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::size_t begin = 0;
+  while (begin <= text.size()) {
+    const std::size_t end = std::min(text.find(separator, begin), text.size());
+    if (end > begin) parts.push_back(text.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  return parts;
+}
+
+// CPU time of the calling thread: peak loops are timed with it, so that other processes sharing
+// the machine (which take turns on the cores) do not lower the measured peak.
+inline double thread_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
+
+// Seconds of each timed call of run(), after one untimed warm-up call (page faults, pack
+// buffers, thread pools).
+template <class Run>
+void time_calls(int calls, std::vector<double>& times, Run&& run) {
+  run();
+  for (int call = 0; call < calls; ++call) {
+    const auto start = std::chrono::steady_clock::now();
+    run();
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+}
+
+inline double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+}  // namespace sf::bench
