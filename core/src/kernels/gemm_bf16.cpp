@@ -41,7 +41,7 @@ namespace {
 constexpr std::int64_t MR = 14, NR = 32;
 constexpr std::int64_t KC = 512;             // k values per slice (a multiple of 2)
 constexpr std::int64_t MC = 252;             // rows of A per block (a multiple of MR)
-constexpr std::int64_t N_CHUNK = 16 * NR;    // columns of C per task
+constexpr std::int64_t N_CHUNK = 16 * NR;    // at most this many columns of C per task
 
 // 16 floats rounded to bfloat16 (the float_to_bfloat16 rule, vectorized), one per 32-bit lane.
 SF_BF16_TARGET inline __m512i round_lanes(__m512 x) {
@@ -200,13 +200,22 @@ void gemm_avx512bf16(Transpose transpose_a, Transpose transpose_b, std::int64_t 
   const std::int64_t pairs = (K + 1) / 2, slivers = (N + NR - 1) / NR;
   std::vector<std::uint32_t> b_packed(static_cast<std::size_t>(pairs * slivers * NR));
   pack_b(transpose_b, B, ldb, K, N, b_packed.data());
-  const std::int64_t row_blocks = (M + MC - 1) / MC, column_chunks = (N + N_CHUNK - 1) / N_CHUNK;
+  // About 8 tasks per thread (as the float32 GEMM: a late worker then costs only its lateness):
+  // bands of rows (multiples of MR, at most MC), and when those are too few, bands of columns too.
+  const std::int64_t wanted = 8 * static_cast<std::int64_t>(parallel::num_threads());
+  const std::int64_t band = std::clamp<std::int64_t>((M + wanted - 1) / wanted, 1, MC);
+  const std::int64_t row_band = std::min(MC, (band + MR - 1) / MR * MR);
+  const std::int64_t row_blocks = (M + row_band - 1) / row_band;
+  const std::int64_t column_tasks = std::max<std::int64_t>(1, (wanted + row_blocks - 1) / row_blocks);
+  const std::int64_t column_band =
+      std::min(N_CHUNK, std::max(NR, ((N + column_tasks - 1) / column_tasks + NR - 1) / NR * NR));
+  const std::int64_t column_chunks = (N + column_band - 1) / column_band;
   parallel::parallel_for(0, row_blocks * column_chunks, 1, [&](std::int64_t first, std::int64_t last) {
     thread_local std::vector<std::uint32_t> a_packed;
     a_packed.resize(static_cast<std::size_t>(MC * (KC / 2)));
     for (std::int64_t task = first; task < last; ++task) {
-      const std::int64_t row0 = task / column_chunks * MC, rows = std::min(MC, M - row0);
-      const std::int64_t column0 = task % column_chunks * N_CHUNK, columns = std::min(N_CHUNK, N - column0);
+      const std::int64_t row0 = task / column_chunks * row_band, rows = std::min(row_band, M - row0);
+      const std::int64_t column0 = task % column_chunks * column_band, columns = std::min(column_band, N - column0);
       for (std::int64_t pair0 = 0; pair0 < pairs; pair0 += KC / 2) {
         const std::int64_t kcp = std::min(KC / 2, pairs - pair0);
         pack_a(transpose_a, A, lda, K, row0, rows, pair0, kcp, a_packed.data());
