@@ -3,8 +3,11 @@
 # each epoch of a masked-LM pretraining run, and the same recipe from scratch, each checkpoint
 # chosen on validation and tested once on the 25,000 test reviews; then the table and the curve.
 #
-#   scripts/pretraining_study.sh [PRETRAIN_RUN]        # default runs/enhanced-small-pretrain
+#   scripts/pretraining_study.sh [PRETRAIN_RUN [--set key=value ...]]   # default runs/enhanced-small-pretrain
 #   SF_THREADS=2 SF_ROWS="scratch epoch-1" scripts/pretraining_study.sh runs/enhanced-small-pretrain
+#   SF_STUDY_DIR=runs/study-lr6e-4 SF_ROWS=epoch-1 scripts/pretraining_study.sh RUN --set learning_rate=6e-4
+# Arguments after PRETRAIN_RUN go to every `train` (another fine-tuning recipe: give it its own
+# SF_STUDY_DIR).
 #
 # The pretraining run must keep its epochs' weights (keep_epoch_checkpoints, on in the preset
 # enhanced-small-pretrain): row epoch-N fine-tunes PRETRAIN_RUN/epoch-N.safetensors. Each run
@@ -14,6 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pretrained="${1:-runs/enhanced-small-pretrain}"
+[[ $# -gt 0 ]] && shift
+extra=("$@")
 data="${SF_DATA:-../shared/data/imdb}"
 vocab="${SF_VOCAB:-../shared/data/vocab/bert-base-uncased-vocab.txt}"
 threads="${SF_THREADS:-1}"
@@ -40,7 +45,7 @@ for row in "${rows[@]}"; do
     start=(--init-from "$pretrained/$row.safetensors")
   fi
   "$binary" train --preset enhanced-small-finetune --data "$data" --vocab "$vocab" --out "$out" \
-    --cache-dir "$root/cache" --threads "$threads" --no-progress "${start[@]}" 2>&1 | tee -a "$root/$row.log" |
+    --cache-dir "$root/cache" --threads "$threads" --no-progress "${start[@]}" "${extra[@]}" 2>&1 | tee -a "$root/$row.log" |
     grep -E "^epoch [0-9]+:|error|init-from" || true
 done
 python3 scripts/pretraining_points.py "$pretrained" "$root"
