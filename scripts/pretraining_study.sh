@@ -7,7 +7,7 @@
 #   SF_THREADS=2 SF_ROWS="scratch epoch-1" scripts/pretraining_study.sh runs/enhanced-small-pretrain
 #   SF_STUDY_DIR=runs/study-lr6e-4 SF_ROWS=epoch-1 scripts/pretraining_study.sh RUN --set learning_rate=6e-4
 # Arguments after PRETRAIN_RUN go to every `train` (another fine-tuning recipe: give it its own
-# SF_STUDY_DIR).
+# SF_STUDY_DIR; SF_CACHE_DIR shares a token cache between studies).
 #
 # The pretraining run must keep its epochs' weights (keep_epoch_checkpoints, on in the preset
 # enhanced-small-pretrain): row epoch-N fine-tunes PRETRAIN_RUN/epoch-N.safetensors. Each run
@@ -45,7 +45,7 @@ for row in "${rows[@]}"; do
     start=(--init-from "$pretrained/$row.safetensors")
   fi
   "$binary" train --preset enhanced-small-finetune --data "$data" --vocab "$vocab" --out "$out" \
-    --cache-dir "$root/cache" --threads "$threads" --no-progress "${start[@]}" "${extra[@]}" 2>&1 | tee -a "$root/$row.log" |
+    --cache-dir "${SF_CACHE_DIR:-$root/cache}" --threads "$threads" --no-progress "${start[@]}" "${extra[@]}" 2>&1 | tee -a "$root/$row.log" |
     grep -E "^epoch [0-9]+:|error|init-from" || true
 done
 python3 scripts/pretraining_points.py "$pretrained" "$root"
