@@ -11,61 +11,20 @@
 // linear_concat(x, u, W, b) = [x, u] Wᵀ + b, W [out, Dx + Du], without building [x, u]:
 //   = x W_xᵀ + u W_uᵀ + b with W_x = W[:, :Dx], W_u = W[:, Dx:] (strided views, no copies)
 //   grad_x = G W_x,  grad_u = G W_u,  grad_W = [Gᵀx, Gᵀu],  grad_b = Σ_rows G
-// Inputs of the elementwise ops have one shape (no broadcasting) and are made contiguous.
+// The elementwise arithmetic lives in core (compute_gating.hpp over kernels/gating.hpp), which
+// checks that the inputs have one shape (no broadcasting); this file is the graph side.
 #include "sf/autograd/functional_fused.hpp"
 #include "sf/autograd/node.hpp"
 #include "sf/core/compute.hpp"
 #include "sf/core/matmul.hpp"
-#include "sf/core/parallel.hpp"
 
 namespace sf {
 namespace {
 
-// y[b, i, :] = (x[b, i-1, :] + x[b, i, :] + x[b, i+1, :]) / 3, indices modulo L.
-Tensor neighbor_mean_kernel(const Tensor& input) {
-  const Tensor x = input.contiguous();
-  const std::int64_t batch = x.size(0), length = x.size(1), width = x.numel() / (batch * length);
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  dispatch_dtype(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T* source = x.data<T>();
-    T* out = y.data<T>();
-    const T third = T(1) / T(3);
-    parallel::parallel_for(0, batch * length, parallel::rows_grain(width), [&](std::int64_t first, std::int64_t last) {
-      for (std::int64_t row = first; row < last; ++row) {
-        const std::int64_t b = row / length, i = row % length;
-        const T* previous = source + (b * length + (i + length - 1) % length) * width;
-        const T* current = source + row * width;
-        const T* next = source + (b * length + (i + 1) % length) * width;
-        T* destination = out + row * width;
-        for (std::int64_t column = 0; column < width; ++column)
-          destination[column] = (previous[column] + current[column] + next[column]) * third;
-      }
-    });
-  });
-  return y;
-}
-
 struct NeighborMeanBackward : Node {
   std::string name() const override { return "NeighborMeanBackward"; }
-  std::vector<Tensor> backward(const Tensor& grad) override { return {neighbor_mean_kernel(grad)}; }
+  std::vector<Tensor> backward(const Tensor& grad) override { return {compute::neighbor_mean(grad)}; }
 };
-
-// Elementwise kernels over n contiguous elements.
-template <class Body>
-void for_each_element(std::int64_t count, Body&& body) {
-  parallel::parallel_for(0, count, parallel::grain::elementwise, [&](std::int64_t first, std::int64_t last) {
-    for (std::int64_t index = first; index < last; ++index) body(index);
-  });
-}
-
-void check_same(const Tensor& a, const Tensor& b, const Tensor& c, const char* op) {
-  if (a.shape() != b.shape() || a.shape() != c.shape())
-    fail("{}: inputs must have one shape: {}, {}, {}", op, shape_string(a.shape()), shape_string(b.shape()),
-         shape_string(c.shape()));
-  check_same_dtype(a, b, op);
-  check_same_dtype(a, c, op);
-}
 
 struct GatedInterpolationBackward : Node {
   SavedTensor input, update, gate;
@@ -74,20 +33,8 @@ struct GatedInterpolationBackward : Node {
     const Tensor& x = input.get(name());
     const Tensor& u = update.get(name());
     const Tensor& g = gate.get(name());
-    const Tensor grad = grad_output.contiguous();
-    Tensor grad_x = Tensor::empty(x.shape(), x.dtype()), grad_u = Tensor::empty(x.shape(), x.dtype()),
-           grad_g = Tensor::empty(x.shape(), x.dtype());
-    dispatch_dtype(x.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      const T *xs = x.data<T>(), *us = u.data<T>(), *gs = g.data<T>(), *gr = grad.data<T>();
-      T *dx = grad_x.data<T>(), *du = grad_u.data<T>(), *dg = grad_g.data<T>();
-      for_each_element(x.numel(), [&](std::int64_t i) {
-        dx[i] = gr[i] * (T(1) - gs[i]);
-        du[i] = gr[i] * gs[i];
-        dg[i] = gr[i] * (us[i] - xs[i]);
-      });
-    });
-    return {grad_x, grad_u, grad_g};
+    compute::GatedInterpolationGrads grads = compute::gated_interpolation_backward(x, u, g, grad_output);
+    return {std::move(grads.grad_x), std::move(grads.grad_u), std::move(grads.grad_g)};
   }
   void release_saved() override {
     input.reset();
@@ -102,18 +49,8 @@ struct GatedResidualBackward : Node {
   std::vector<Tensor> backward(const Tensor& grad_output) override {
     const Tensor& g = gate.get(name());
     const Tensor& u = update.get(name());
-    const Tensor grad = grad_output.contiguous();
-    Tensor grad_g = Tensor::empty(g.shape(), g.dtype()), grad_u = Tensor::empty(g.shape(), g.dtype());
-    dispatch_dtype(g.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      const T *gs = g.data<T>(), *us = u.data<T>(), *gr = grad.data<T>();
-      T *dg = grad_g.data<T>(), *du = grad_u.data<T>();
-      for_each_element(g.numel(), [&](std::int64_t i) {
-        dg[i] = gr[i] * us[i];
-        du[i] = gr[i] * gs[i];
-      });
-    });
-    return {grad, grad_g, grad_u};
+    compute::GatedResidualGrads grads = compute::gated_residual_backward(g, u, grad_output);
+    return {grad_output.contiguous(), std::move(grads.grad_g), std::move(grads.grad_u)};
   }
   void release_saved() override {
     gate.reset();
@@ -157,22 +94,14 @@ struct LinearConcatBackward : Node {
 }  // namespace
 
 Variable neighbor_mean(const Variable& x) {
-  if (x.dim() < 2) fail("neighbor_mean: input {} needs a sequence axis 1", shape_string(x.shape()));
-  Tensor output = neighbor_mean_kernel(x.data());
+  Tensor output = compute::neighbor_mean(x.data());
   if (!needs_graph({&x})) return Variable(std::move(output));
   return attach_node(std::make_shared<NeighborMeanBackward>(), std::move(output), {&x});
 }
 
 Variable gated_interpolation(const Variable& x, const Variable& u, const Variable& g) {
-  check_same(x.data(), u.data(), g.data(), "gated_interpolation");
   const Tensor xs = x.data().contiguous(), us = u.data().contiguous(), gs = g.data().contiguous();
-  Tensor output = Tensor::empty(xs.shape(), xs.dtype());
-  dispatch_dtype(xs.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T *a = xs.data<T>(), *b = us.data<T>(), *c = gs.data<T>();
-    T* out = output.data<T>();
-    for_each_element(xs.numel(), [&](std::int64_t i) { out[i] = a[i] + c[i] * (b[i] - a[i]); });
-  });
+  Tensor output = compute::gated_interpolation(xs, us, gs);
   if (!needs_graph({&x, &u, &g})) return Variable(std::move(output));
   auto node = std::make_shared<GatedInterpolationBackward>();
   node->input = SavedTensor(xs);
@@ -182,15 +111,8 @@ Variable gated_interpolation(const Variable& x, const Variable& u, const Variabl
 }
 
 Variable gated_residual(const Variable& x, const Variable& g, const Variable& u) {
-  check_same(x.data(), g.data(), u.data(), "gated_residual");
-  const Tensor xs = x.data().contiguous(), gs = g.data().contiguous(), us = u.data().contiguous();
-  Tensor output = Tensor::empty(xs.shape(), xs.dtype());
-  dispatch_dtype(xs.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T *a = xs.data<T>(), *b = gs.data<T>(), *c = us.data<T>();
-    T* out = output.data<T>();
-    for_each_element(xs.numel(), [&](std::int64_t i) { out[i] = a[i] + b[i] * c[i]; });
-  });
+  const Tensor gs = g.data().contiguous(), us = u.data().contiguous();
+  Tensor output = compute::gated_residual(x.data(), gs, us);
   if (!needs_graph({&x, &g, &u})) return Variable(std::move(output));
   auto node = std::make_shared<GatedResidualBackward>();
   node->gate = SavedTensor(gs);

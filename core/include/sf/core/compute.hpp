@@ -4,6 +4,7 @@
 #pragma once
 
 #include "sf/core/compute_elementwise.hpp"
+#include "sf/core/compute_gating.hpp"
 #include "sf/core/compute_indexing.hpp"
 #include "sf/core/compute_nn.hpp"
 #include "sf/core/compute_reduce.hpp"
