@@ -77,7 +77,7 @@ struct MaxBackward : Node {
     const std::int64_t extent = shape[static_cast<std::size_t>(axis)];
     std::int64_t inner = 1;
     for (std::size_t index = static_cast<std::size_t>(axis) + 1; index < shape.size(); ++index) inner *= shape[index];
-    const std::int64_t outer = extent == 0 ? 0 : shape_numel(shape) / (extent * inner);
+    const std::int64_t outer = extent == 0 || inner == 0 ? 0 : shape_numel(shape) / (extent * inner);
     Tensor grad_input = Tensor::zeros(shape, grad_output.dtype());
     const Tensor grad = grad_output.contiguous();
     dispatch_dtype(grad.dtype(), [&](auto tag) {
