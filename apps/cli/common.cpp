@@ -3,33 +3,9 @@
 #include <sstream>
 
 #include "sf/core/parallel.hpp"
-#include "sf/nn/checkpoint.hpp"
-#include "sf/swarmformer/trainer.hpp"
+#include "sf/swarmformer/config.hpp"
 
 namespace sf::cli {
-
-std::unique_ptr<SwarmFormer> load_model(const std::string& checkpoint, const std::string& preset_or_config,
-                                        const std::vector<std::string>& input_overrides) {
-  const SafetensorsHeader header = read_safetensors_header(checkpoint);
-  SwarmFormerConfig config;
-  if (!preset_or_config.empty()) {
-    config = load_config(preset_or_config);
-  } else if (header.metadata.contains("config") && header.metadata["config"].contains("model")) {
-    config = SwarmFormerConfig::from_json(header.metadata["config"]["model"], checkpoint + " (stored config)");
-  } else {
-    fail("{}: the file stores no model config; pass --preset NAME or --config FILE to say which model it holds", checkpoint);
-  }
-  for (const std::string& assignment : input_overrides) {
-    const std::string key = assignment.substr(0, assignment.find('='));
-    if (key != "truncation" && key != "truncation_head" && key != "eval_windows")
-      fail("--set {}: only the input fields truncation, truncation_head and eval_windows can be changed here", assignment);
-    config.set(assignment, "--set");
-  }
-  auto model = std::make_unique<SwarmFormer>(config, 0);
-  nn::load_checkpoint(checkpoint, *model, nullptr, /*strict=*/true);
-  model->eval();
-  return model;
-}
 
 std::vector<std::int64_t> read_id_lines(std::istream& input, const std::string& source, const SwarmFormerConfig& config,
                                         std::int64_t& count) {

@@ -7,16 +7,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "sf/swarmformer/classifier.hpp"
 #include "sf/swarmformer/model.hpp"
 
 namespace sf::cli {
 
-// A model built from a checkpoint's stored config (or from preset_or_config when the file
-// holds none, e.g. a reference checkpoint converted from PyTorch), its weights loaded.
-// `input_overrides` ("key=value") may change how texts are framed (truncation, truncation_head,
-// eval_windows), nothing that changes the weights.
-std::unique_ptr<SwarmFormer> load_model(const std::string& checkpoint, const std::string& preset_or_config = "",
-                                        const std::vector<std::string>& input_overrides = {});
 // Adds --set key=value for the input fields to eval/predict.
 void add_input_overrides_option(CLI::App* command, std::vector<std::string>& overrides);
 

@@ -153,26 +153,19 @@ void add_train_commands(CLI::App& app) {
   add_threads_option(predict_command, predict_cli->threads);
   predict_command->callback([predict_cli] {
     apply_threads(predict_cli->threads);
-    auto model = load_model(predict_cli->checkpoint, predict_cli->preset, predict_cli->overrides);
-    const WordPieceTokenizer tokenizer = WordPieceTokenizer::from_file(vocabulary_or_default(predict_cli->vocab, ""));
+    Classifier classifier = Classifier::load(
+        predict_cli->checkpoint, {.vocabulary = vocabulary_or_default(predict_cli->vocab, ""),
+                                  .preset_or_config = predict_cli->preset,
+                                  .input_overrides = predict_cli->overrides});
     std::vector<std::string> texts = predict_cli->texts;
     if (texts.empty())
       for (std::string line; std::getline(std::cin, line);) texts.push_back(line);
-    const SafetensorsHeader header = read_safetensors_header(predict_cli->checkpoint);
-    std::vector<std::string> class_names;
-    if (header.metadata.contains("class_names")) class_names = header.metadata["class_names"].get<std::vector<std::string>>();
-    TextDataset dataset;
-    dataset.texts = texts;
-    dataset.labels.assign(texts.size(), 0);
-    const TokenizedSplit split =
-        tokenize_dataset(dataset, tokenizer, model->config().seq_len, input_framing(model->config(), /*evaluation=*/true));
-    const auto probabilities = predict_probabilities(*model, split, 64);
-    for (std::size_t index = 0; index < texts.size(); ++index) {
-      const auto& row = probabilities[index];
-      const auto best = static_cast<std::size_t>(std::max_element(row.begin(), row.end()) - row.begin());
-      const std::string label = best < class_names.size() ? class_names[best] : std::to_string(best);
-      std::cout << nlohmann::json{{"label", label}, {"probability", row[best]}, {"probabilities", row}}.dump() << '\n';
-    }
+    for (const Prediction& prediction : classifier.predict(texts))
+      std::cout << nlohmann::json{{"label", prediction.label},
+                                  {"probability", prediction.probability},
+                                  {"probabilities", prediction.probabilities}}
+                       .dump()
+                << '\n';
   });
 }
 

@@ -1,0 +1,101 @@
+// Classifier (classifier.hpp): a checkpoint loaded by its stored config classifies texts with the
+// checkpoint's class names and probabilities that match the model's own logits; bad ids, a
+// checkpoint without a config, a vocabulary of the wrong size and a framing override that would
+// touch the weights are refused with clear errors.
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "sf/nn/checkpoint.hpp"
+#include "sf/swarmformer/classifier.hpp"
+#include "test_util.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::vector<std::string> kTokens{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film",
+                                       "a",     "was",   "very",  "dull", "!",     ".",    "great", "plot"};
+
+struct Fixture {
+  fs::path directory = fs::temp_directory_path() / ("sf_classifier_test_" + std::to_string(::getpid()));
+  std::string checkpoint, vocabulary;
+  sf::SwarmFormerConfig config;
+  Fixture() {
+    fs::create_directories(directory);
+    vocabulary = (directory / "vocab.txt").string();
+    std::ofstream file(vocabulary);
+    for (const std::string& token : kTokens) file << token << '\n';
+    config.variant = "enhanced";
+    config.vocab_size = static_cast<std::int64_t>(kTokens.size());
+    config.d_model = 16;
+    config.seq_len = 16;
+    config.cluster_size = 4;
+    config.local_heads = 2;
+    config.cluster_heads = 2;
+    config.feedback_hidden = 8;
+    config.local_window = 2;
+    config.validate("test");
+    sf::SwarmFormer model(config, 3);
+    checkpoint = (directory / "model.safetensors").string();
+    sf::nn::save_checkpoint(checkpoint, model, nullptr,
+                            {{"config", {{"model", config.to_json()}}}, {"class_names", {"negative", "positive"}}});
+  }
+  ~Fixture() { fs::remove_all(directory); }
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(classifier, Fixture)
+
+BOOST_AUTO_TEST_CASE(predicts_with_the_checkpoint_class_names_and_its_own_logits) {
+  sf::Classifier classifier = sf::Classifier::load(checkpoint, {.vocabulary = vocabulary});
+  BOOST_TEST(classifier.class_names() == (std::vector<std::string>{"negative", "positive"}));
+  const std::vector<sf::Prediction> predictions = classifier.predict({"a very good film !", "dull plot ."});
+  BOOST_REQUIRE(predictions.size() == 2u);
+  for (const sf::Prediction& prediction : predictions) {
+    BOOST_TEST(std::abs(prediction.probabilities[0] + prediction.probabilities[1] - 1.0) < 1e-6);
+    BOOST_TEST(prediction.label == classifier.class_names()[static_cast<std::size_t>(prediction.index)]);
+    BOOST_TEST(prediction.probability == prediction.probabilities[static_cast<std::size_t>(prediction.index)]);
+  }
+  // The same text as ids ([CLS] a very good film ! [SEP], padded): softmax of logits() is predict()'s.
+  std::vector<std::int64_t> ids{2, 8, 10, 5, 7, 12, 3};
+  ids.resize(static_cast<std::size_t>(config.seq_len), 0);
+  const std::vector<double> logits = classifier.logits(ids, 1).to_vector();
+  const double positive = 1.0 / (1.0 + std::exp(logits[0] - logits[1]));
+  BOOST_TEST(std::abs(positive - predictions[0].probabilities[1]) < 1e-6);
+}
+
+BOOST_AUTO_TEST_CASE(refuses_bad_input_with_clear_errors) {
+  sf::Classifier classifier = sf::Classifier::load(checkpoint, {.vocabulary = vocabulary});
+  sf::test::check_error_message([&] { (void)classifier.logits({1, 2, 3}, 1); }, "3 ids for 1 rows of seq_len 16");
+  std::vector<std::int64_t> ids(16, 0);
+  ids[4] = 99;
+  sf::test::check_error_message([&] { (void)classifier.logits(ids, 1); }, "token id 99 outside [0, 16)");
+  sf::test::check_error_message(
+      [&] { (void)sf::Classifier::load(checkpoint, {.vocabulary = vocabulary, .input_overrides = {"d_model=8"}}); },
+      "d_model=8: only the input fields truncation, truncation_head and eval_windows can be changed here");
+  // A vocabulary of another size.
+  const std::string small = (directory / "small.txt").string();
+  std::ofstream(small) << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n";
+  sf::Classifier mismatched = sf::Classifier::load(checkpoint, {.vocabulary = small});
+  sf::test::check_error_message([&] { (void)mismatched.predict({"good"}); }, "has 4 tokens but the model's vocab_size is 16");
+  // A checkpoint without a stored config.
+  const std::string bare = (directory / "bare.safetensors").string();
+  sf::SwarmFormer model(config, 3);
+  sf::nn::save_checkpoint(bare, model, nullptr, nlohmann::json::object());
+  sf::test::check_error_message([&] { (void)sf::Classifier::load(bare, {.vocabulary = vocabulary}); },
+                                "stores no model config");
+}
+
+BOOST_AUTO_TEST_CASE(framing_overrides_change_how_texts_are_read) {
+  sf::Classifier classifier =
+      sf::Classifier::load(checkpoint, {.vocabulary = vocabulary, .input_overrides = {"eval_windows=3"}});
+  BOOST_TEST(classifier.config().eval_windows == 3);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
