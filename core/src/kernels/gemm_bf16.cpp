@@ -73,40 +73,46 @@ SF_BF16_TARGET void round_row_to_pairs(const float* row, std::int64_t depth, std
   }
 }
 
-// Packs all of op(B) [K, N]: pairs of rows (2p, 2p + 1), slivers of 32 columns, zero padded.
-SF_BF16_TARGET void pack_b(Transpose transpose, const float* B, std::int64_t ldb, std::int64_t K, std::int64_t N,
-                           std::uint32_t* packed) {
-  const std::int64_t pairs = (K + 1) / 2, slivers = (N + NR - 1) / NR;
-  parallel::parallel_for(0, slivers, 1, [&](std::int64_t first, std::int64_t last) {
-    for (std::int64_t sliver = first; sliver < last; ++sliver) {
-      std::uint32_t* out = packed + sliver * pairs * NR;
-      const std::int64_t column0 = sliver * NR, columns = std::min(NR, N - column0);
-      if (transpose == Transpose::No) {  // rows of B are contiguous: 16 columns at a time
-        for (std::int64_t pair = 0; pair < pairs; ++pair) {
-          for (std::int64_t half = 0; half < NR; half += 16) {
-            const std::int64_t count = std::max<std::int64_t>(0, std::min<std::int64_t>(16, columns - half));
-            const float* row = B + 2 * pair * ldb + column0 + half;
-            const __m512i low = round_lanes(load_floats(row, count));
-            const __m512i high = 2 * pair + 1 < K ? round_lanes(load_floats(row + ldb, count)) : _mm512_setzero_si512();
-            _mm512_storeu_si512(out + pair * NR + half, _mm512_or_si512(low, _mm512_slli_epi32(high, 16)));
-          }
-        }
-      } else {  // column j of op(B) is row j of the stored matrix: its pairs are contiguous
-        std::fill(out, out + pairs * NR, 0u);
-        std::vector<std::uint32_t> row_pairs(static_cast<std::size_t>(pairs));
-        const __m512i scatter_index = _mm512_mullo_epi32(
-            _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(NR));
-        for (std::int64_t j = 0; j < columns; ++j) {
-          round_row_to_pairs(B + (column0 + j) * ldb, K, pairs, row_pairs.data());
-          for (std::int64_t pair = 0; pair < pairs; pair += 16) {
-            const std::int64_t count = std::min<std::int64_t>(16, pairs - pair);
-            const __mmask16 mask = static_cast<__mmask16>(count >= 16 ? 0xffff : (1u << count) - 1u);
-            _mm512_mask_i32scatter_epi32(out + pair * NR + j, mask, scatter_index,
-                                         _mm512_maskz_loadu_epi32(mask, row_pairs.data() + pair), 4);
-          }
-        }
+// Packs sliver `sliver` (32 columns) of op(B) [K, N]: pairs of rows (2p, 2p + 1), zero padded.
+SF_BF16_TARGET void pack_b_sliver(Transpose transpose, const float* B, std::int64_t ldb, std::int64_t K, std::int64_t N,
+                                  std::int64_t sliver, std::uint32_t* packed) {
+  const std::int64_t pairs = (K + 1) / 2;
+  std::uint32_t* out = packed + sliver * pairs * NR;
+  const std::int64_t column0 = sliver * NR, columns = std::min(NR, N - column0);
+  if (transpose == Transpose::No) {  // rows of B are contiguous: 16 columns at a time
+    for (std::int64_t pair = 0; pair < pairs; ++pair) {
+      for (std::int64_t half = 0; half < NR; half += 16) {
+        const std::int64_t count = std::max<std::int64_t>(0, std::min<std::int64_t>(16, columns - half));
+        const float* row = B + 2 * pair * ldb + column0 + half;
+        const __m512i low = round_lanes(load_floats(row, count));
+        const __m512i high = 2 * pair + 1 < K ? round_lanes(load_floats(row + ldb, count)) : _mm512_setzero_si512();
+        _mm512_storeu_si512(out + pair * NR + half, _mm512_or_si512(low, _mm512_slli_epi32(high, 16)));
       }
     }
+    return;
+  }
+  // Column j of op(B) is row j of the stored matrix: its pairs are contiguous.
+  std::fill(out, out + pairs * NR, 0u);
+  std::vector<std::uint32_t> row_pairs(static_cast<std::size_t>(pairs));
+  const __m512i scatter_index =
+      _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(NR));
+  for (std::int64_t j = 0; j < columns; ++j) {
+    round_row_to_pairs(B + (column0 + j) * ldb, K, pairs, row_pairs.data());
+    for (std::int64_t pair = 0; pair < pairs; pair += 16) {
+      const std::int64_t count = std::min<std::int64_t>(16, pairs - pair);
+      const __mmask16 mask = static_cast<__mmask16>(count >= 16 ? 0xffff : (1u << count) - 1u);
+      _mm512_mask_i32scatter_epi32(out + pair * NR + j, mask, scatter_index,
+                                   _mm512_maskz_loadu_epi32(mask, row_pairs.data() + pair), 4);
+    }
+  }
+}
+
+// Packs all of op(B), sliver by sliver, in parallel.
+void pack_b(Transpose transpose, const float* B, std::int64_t ldb, std::int64_t K, std::int64_t N,
+            std::uint32_t* packed) {
+  const std::int64_t slivers = (N + NR - 1) / NR;
+  parallel::parallel_for(0, slivers, 1, [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t sliver = first; sliver < last; ++sliver) pack_b_sliver(transpose, B, ldb, K, N, sliver, packed);
   });
 }
 
