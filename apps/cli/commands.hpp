@@ -11,6 +11,7 @@ namespace sf::cli {
 void add_model_commands(CLI::App& app);      // info, init, forward, flops
 void add_gradcheck_command(CLI::App& app);   // gradcheck
 void add_train_commands(CLI::App& app);      // train, pretrain, eval, predict
+void add_explain_command(CLI::App& app);     // explain
 void add_bench_command(CLI::App& app);       // bench
 void add_tokenize_command(CLI::App& app);    // tokenize
 void add_trace_command(CLI::App& app);       // trace

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   sf::cli::add_tokenize_command(app);
   sf::cli::add_trace_command(app);
   sf::cli::add_train_commands(app);
+  sf::cli::add_explain_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -2,6 +2,7 @@
 #include "sf/swarmformer/classifier.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "sf/autograd/grad_mode.hpp"
 #include "sf/nn/checkpoint.hpp"
@@ -67,7 +68,7 @@ Tensor Classifier::logits(const std::vector<std::int64_t>& ids, std::int64_t row
   return model_->forward(ids, rows).data();
 }
 
-std::vector<Prediction> Classifier::predict(const std::vector<std::string>& texts) {
+const WordPieceTokenizer& Classifier::tokenizer() {
   if (!tokenizer_) {
     std::string path = vocabulary_.empty() ? find_default_vocabulary("") : vocabulary_;
     if (path.empty())
@@ -79,11 +80,16 @@ std::vector<Prediction> Classifier::predict(const std::vector<std::string>& text
       fail("Classifier {}: the vocabulary {} has {} tokens but the model's vocab_size is {}", checkpoint_, path,
            tokenizer_->vocabulary_size(), config().vocab_size);
   }
+  return *tokenizer_;
+}
+
+std::vector<Prediction> Classifier::predict(const std::vector<std::string>& texts) {
+  const WordPieceTokenizer& pieces = tokenizer();
   TextDataset dataset;
   dataset.texts = texts;
   dataset.labels.assign(texts.size(), 0);
   const TokenizedSplit split =
-      tokenize_dataset(dataset, *tokenizer_, config().seq_len, input_framing(config(), /*evaluation=*/true));
+      tokenize_dataset(dataset, pieces, config().seq_len, input_framing(config(), /*evaluation=*/true));
   const std::vector<std::vector<double>> probabilities = predict_probabilities(*model_, split, batch_size_);
   std::vector<Prediction> predictions;
   for (const std::vector<double>& row : probabilities) {
@@ -95,6 +101,73 @@ std::vector<Prediction> Classifier::predict(const std::vector<std::string>& text
     predictions.push_back(std::move(prediction));
   }
   return predictions;
+}
+
+nlohmann::json Classifier::explain(const std::string& text, std::int64_t top) {
+  if (top < 1) fail("Classifier::explain: top must be at least 1, got {}", top);
+  const WordPieceTokenizer& pieces = tokenizer();
+  TextDataset dataset;
+  dataset.texts = {text};
+  dataset.labels = {0};
+  Framing framing = input_framing(config(), /*evaluation=*/false);  // one window
+  const TokenizedSplit split = tokenize_dataset(dataset, pieces, config().seq_len, framing);
+  const std::vector<std::int64_t> ids(split.ids.begin(), split.ids.begin() + config().seq_len);
+  Tensor logits;
+  const std::vector<LayerExplanation> layers = model_->explain(ids, 1, &logits);
+  const std::vector<double> values = logits.to_vector();
+  const double largest = *std::max_element(values.begin(), values.end());
+  double total = 0.0;
+  for (double value : values) total += std::exp(value - largest);
+  const auto best = static_cast<std::size_t>(std::max_element(values.begin(), values.end()) - values.begin());
+
+  std::int64_t real = 0;  // pieces before the padding
+  while (real < config().seq_len && ids[static_cast<std::size_t>(real)] != config().pad_id) ++real;
+  nlohmann::json result = {{"text", text},
+                           {"label", class_names_[best]},
+                           {"probability", 1.0 / total},
+                           {"pieces", nlohmann::json::array()},
+                           {"layers", nlohmann::json::array()}};
+  for (std::int64_t position = 0; position < real; ++position)
+    result["pieces"].push_back(pieces.token_of(static_cast<std::int32_t>(ids[static_cast<std::size_t>(position)])));
+  for (const LayerExplanation& layer : layers) {
+    const Tensor assignments = layer.assignments.contiguous();  // [1, L, C]
+    const std::int64_t clusters = assignments.size(2);
+    const std::vector<double> weights = assignments.to_vector();
+    nlohmann::json routing = nlohmann::json::array();
+    for (std::int64_t position = 0; position < real; ++position) {
+      std::vector<std::pair<double, std::int64_t>> ranked;
+      for (std::int64_t cluster = 0; cluster < clusters; ++cluster)
+        ranked.emplace_back(weights[static_cast<std::size_t>(position * clusters + cluster)], cluster);
+      const auto count = static_cast<std::size_t>(std::min(top, clusters));
+      std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(count), ranked.end(),
+                        [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+      nlohmann::json chosen = nlohmann::json::array();
+      for (std::size_t index = 0; index < count; ++index) chosen.push_back({ranked[index].second, ranked[index].first});
+      routing.push_back({{"piece", result["pieces"][static_cast<std::size_t>(position)]}, {"clusters", chosen}});
+    }
+    nlohmann::json attention = nlohmann::json::array();
+    if (layer.cluster_attention.defined() && layer.cluster_attention.numel() > 0) {
+      const Tensor heads = layer.cluster_attention.contiguous();  // [1, H, C, C]
+      const std::int64_t head_count = heads.size(1), size = heads.size(2);
+      const std::vector<double> probabilities = heads.to_vector();
+      for (std::int64_t row = 0; row < size; ++row) {
+        nlohmann::json line = nlohmann::json::array();
+        for (std::int64_t column = 0; column < size; ++column) {
+          double mean = 0.0;
+          for (std::int64_t head = 0; head < head_count; ++head)
+            mean += probabilities[static_cast<std::size_t>((head * size + row) * size + column)];
+          line.push_back(mean / static_cast<double>(head_count));
+        }
+        attention.push_back(line);
+      }
+    }
+    nlohmann::json matrix = nlohmann::json::array();  // [real pieces][clusters]
+    for (std::int64_t position = 0; position < real; ++position)
+      matrix.push_back(std::vector<double>(weights.begin() + position * clusters, weights.begin() + (position + 1) * clusters));
+    result["layers"].push_back(
+        {{"clusters", clusters}, {"routing", routing}, {"assignments", matrix}, {"cluster_attention", attention}});
+  }
+  return result;
 }
 
 }  // namespace sf

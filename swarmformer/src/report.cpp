@@ -137,6 +137,33 @@ int run_gnuplot(const std::string& script, const std::string& log) {
 
 }  // namespace
 
+bool plot_routing(const nlohmann::json& explanation, std::size_t layer, const std::string& png_path) {
+  const nlohmann::json& layers = explanation.at("layers");
+  if (layer >= layers.size())
+    fail("plot_routing: layer {} requested, the explanation has {} layers", layer + 1, layers.size());
+  const nlohmann::json& assignments = layers[layer].at("assignments");
+  const std::size_t pieces = std::min<std::size_t>(64, assignments.size());
+  const std::int64_t clusters = layers[layer].at("clusters").get<std::int64_t>();
+  std::ostringstream data, tics;
+  for (std::size_t row = 0; row < pieces; ++row) {
+    for (const auto& weight : assignments[row]) data << weight.get<double>() << ' ';
+    data << '\n';
+    tics << (row ? ", " : "") << gnuplot_quoted(explanation.at("pieces")[row].get<std::string>()) << ' ' << row;
+  }
+  write_file_atomically(png_path + ".dat", data.str());
+  const std::string title = fmt::format("layer {}: routing of each word piece to the {} clusters ({} = {:.2f})", layer + 1,
+                                        clusters, explanation.value("label", std::string()),
+                                        explanation.value("probability", 0.0));
+  const std::string script = fmt::format(
+      "set terminal pngcairo size 900,{}\nset output {}\nset title {} noenhanced\nset xlabel 'cluster'\n"
+      "unset key\nset yrange [{}:-0.5]\nset xrange [-0.5:{}]\nset ytics ({}) font ',8' noenhanced\n"
+      "set cbrange [0:1]\nset palette defined (0 'white', 1 '#08306b')\nplot {} matrix with image\n",
+      200 + 14 * pieces, gnuplot_quoted(png_path), gnuplot_quoted(title), static_cast<double>(pieces) - 0.5,
+      static_cast<double>(clusters) - 0.5, tics.str(), gnuplot_quoted(png_path + ".dat"));
+  write_file_atomically(png_path + ".gnuplot", script);
+  return run_gnuplot(png_path + ".gnuplot", png_path + ".log") == 0;
+}
+
 bool plot_curves(const std::string& run_dir, const std::string& selection_label) {
   std::ifstream metrics(run_dir + "/metrics.jsonl");
   if (!metrics) return false;

@@ -100,6 +100,19 @@ for epoch in (1, 2):
 assert open(f"{directory}/best.safetensors", "rb").read() == \
     open(f"{directory}/epoch-{report['best_epoch']}.safetensors", "rb").read(), "best differs from its epoch's file"
 PY
+# explain: JSON per layer and the routing picture, drawn without a shell into a folder with a quote.
+"$binary" explain --checkpoint "$tuned/best.safetensors" --vocab "$vocab" --png "$tuned/routing.png" --top 2 \
+  "A wonderful film." "Dull." > "$work/explain.json"
+[ -s "$tuned/routing.png" ] || { echo "FAIL: explain drew no routing.png"; cat "$tuned/routing.png.log"; exit 1; }
+python3 - "$work/explain.json" <<'PY'
+import json, sys
+explanations = json.load(open(sys.argv[1]))
+assert len(explanations) == 2, len(explanations)
+first = explanations[0]
+assert first["pieces"][0] == "[CLS]" and first["pieces"][-1] == "[SEP]", first["pieces"]
+assert len(first["layers"]) == 2 and all(len(layer["routing"]) == len(first["pieces"]) for layer in first["layers"])
+assert all(len(entry["clusters"]) == 2 for entry in first["layers"][0]["routing"])
+PY
 # A checkpoint of another shape is refused with every mismatch named.
 if "$binary" train --preset enhanced-small --data "$work/imdb" --vocab "$vocab" --out "$work/bad" --no-progress \
     --init-from "$out/best.safetensors" > "$work/bad.log" 2>&1; then

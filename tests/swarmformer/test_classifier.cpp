@@ -4,6 +4,7 @@
 // touch the weights are refused with clear errors.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <unistd.h>
 
@@ -92,6 +93,38 @@ BOOST_AUTO_TEST_CASE(refuses_bad_input_with_clear_errors) {
   sf::nn::save_checkpoint(bare, model, nullptr, nlohmann::json::object());
   sf::test::check_error_message([&] { (void)sf::Classifier::load(bare, {.vocabulary = vocabulary}); },
                                 "stores no model config");
+}
+
+BOOST_AUTO_TEST_CASE(explain_reports_routing_and_cluster_attention_per_layer) {
+  sf::Classifier classifier = sf::Classifier::load(checkpoint, {.vocabulary = vocabulary});
+  const nlohmann::json explanation = classifier.explain("a very good film !", 2);
+  BOOST_TEST(explanation["pieces"] == (nlohmann::json{"[CLS]", "a", "very", "good", "film", "!", "[SEP]"}));
+  BOOST_TEST(explanation["label"] == classifier.predict({"a very good film !"})[0].label);
+  BOOST_REQUIRE(explanation["layers"].size() == static_cast<std::size_t>(config.num_layers));
+  for (const nlohmann::json& layer : explanation["layers"]) {
+    const std::int64_t clusters = layer["clusters"].get<std::int64_t>();
+    BOOST_REQUIRE(layer["routing"].size() == 7u);
+    for (std::size_t piece = 0; piece < 7; ++piece) {
+      const nlohmann::json& top = layer["routing"][piece]["clusters"];
+      const nlohmann::json& row = layer["assignments"][piece];
+      BOOST_REQUIRE(top.size() == 2u);
+      BOOST_TEST(top[0][1].get<double>() >= top[1][1].get<double>());  // ranked by weight
+      double total = 0.0, largest = 0.0;
+      for (const auto& weight : row) {
+        total += weight.get<double>();
+        largest = std::max(largest, weight.get<double>());
+      }
+      BOOST_TEST(row.size() == static_cast<std::size_t>(clusters));
+      BOOST_TEST(std::abs(total - 1.0) < 1e-5);                   // a distribution over clusters
+      BOOST_TEST(top[0][1].get<double>() == largest);             // the top one is the largest
+    }
+    for (const nlohmann::json& attention_row : layer["cluster_attention"]) {
+      double total = 0.0;
+      for (const auto& weight : attention_row) total += weight.get<double>();
+      BOOST_TEST(std::abs(total - 1.0) < 1e-5);
+    }
+  }
+  sf::test::check_error_message([&] { (void)classifier.explain("good", 0); }, "top must be at least 1, got 0");
 }
 
 BOOST_AUTO_TEST_CASE(framing_overrides_change_how_texts_are_read) {

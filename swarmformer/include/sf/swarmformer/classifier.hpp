@@ -48,6 +48,12 @@ class Classifier {
   // Logits [rows, classes] of `rows` sequences of exactly seq_len token ids each (row-major).
   Tensor logits(const std::vector<std::int64_t>& ids, std::int64_t rows);
   std::vector<Prediction> predict(const std::vector<std::string>& texts);
+  // How the model reads one text (its first window): the prediction, the word pieces, and per
+  // layer each real piece's `top` clusters by routing weight, all its weights, and the
+  // head-averaged attention among clusters (JSON: text, label, probability, pieces,
+  // layers[{clusters, routing[{piece, clusters[[cluster, weight], …]}], assignments[piece][C],
+  // cluster_attention[C][C]}]).
+  nlohmann::json explain(const std::string& text, std::int64_t top = 3);
 
   SwarmFormer& model() { return *model_; }
   const SwarmFormerConfig& config() const { return model_->config(); }
@@ -58,7 +64,8 @@ class Classifier {
  private:
   Classifier() = default;
   std::unique_ptr<SwarmFormer> model_;
-  std::shared_ptr<const WordPieceTokenizer> tokenizer_;  // loaded on the first predict()
+  const WordPieceTokenizer& tokenizer();
+  std::shared_ptr<const WordPieceTokenizer> tokenizer_;  // loaded on the first predict() or explain()
   std::string vocabulary_, checkpoint_;
   std::vector<std::string> class_names_;
   nlohmann::json metadata_;
