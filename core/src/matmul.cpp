@@ -29,16 +29,15 @@ bool rounds_to_bfloat16() {
   return std::is_same_v<T, float> && current_precision.load(std::memory_order_relaxed) == MatmulPrecision::Bfloat16;
 }
 
-// gemm_batched_strided, or in bfloat16 one gemm_bfloat16 per batch entry.
+// gemm_batched_strided, or its bfloat16 counterpart.
 template <class T>
 void batched_product(Transpose transpose_a, Transpose transpose_b, std::int64_t batch, std::int64_t M, std::int64_t N,
                      std::int64_t K, T alpha, const T* A, std::int64_t lda, std::int64_t stride_a, const T* B,
                      std::int64_t ldb, std::int64_t stride_b, T beta, T* C, std::int64_t ldc, std::int64_t stride_c) {
   if constexpr (std::is_same_v<T, float>) {
     if (rounds_to_bfloat16<T>()) {
-      for (std::int64_t entry = 0; entry < batch; ++entry)
-        kernels::gemm_bfloat16(transpose_a, transpose_b, M, N, K, alpha, A + entry * stride_a, lda,
-                               B + entry * stride_b, ldb, beta, C + entry * stride_c, ldc);
+      kernels::gemm_bfloat16_batched_strided(transpose_a, transpose_b, batch, M, N, K, alpha, A, lda, stride_a, B, ldb,
+                                             stride_b, beta, C, ldc, stride_c);
       return;
     }
   }

@@ -1,6 +1,7 @@
 // The bfloat16 GEMM: rounding (ties to even, NaN, Inf, subnormals), the packing's vectorized
 // rounding equal to the scalar rule, every path against a float64 reference of the rounded
-// operands on awkward shapes and all transposes, 1 vs 2 threads bit for bit, SF_ISA.
+// operands on awkward shapes and all transposes, 1 vs 2 threads bit for bit, the batched form
+// equal to one call per entry, SF_ISA.
 // The AVX512-BF16 path is skipped, with a message, on a CPU without it.
 //
 // Tolerance: the operands are rounded to bfloat16 by both sides, so what remains is the float32
@@ -186,6 +187,39 @@ BOOST_AUTO_TEST_CASE(the_same_bits_on_one_and_two_threads) {
     BOOST_TEST_INFO(sf::kernels::bfloat16_path_name(path));
     BOOST_TEST(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
   }
+}
+
+// The batched form gives each entry the bits of its own gemm_bfloat16 call, whether it runs the
+// entries one per task (small ones) or one after another, on 1 and 2 threads; padded strides.
+BOOST_AUTO_TEST_CASE(batched_entries_equal_their_own_calls) {
+  const std::vector<std::array<std::int64_t, 4>> cases{{6, 32, 16, 8}, {3, 29, 45, 70}, {2, 300, 200, 40}};
+  for (Bfloat16Path path : available_paths())
+    for (const auto& [batch, M, N, K] : cases)
+      for (Transpose ta : {Transpose::No, Transpose::Yes})
+        for (Transpose tb : {Transpose::No, Transpose::Yes})
+          for (std::size_t threads : {1u, 2u}) {
+            sf::parallel::ThreadCountGuard guard(threads);
+            const std::int64_t lda = (ta == Transpose::No ? K : M) + 1, ldb = (tb == Transpose::No ? N : K) + 2;
+            const std::int64_t ldc = N + 3, stride_a = (ta == Transpose::No ? M : K) * lda + 5;
+            const std::int64_t stride_b = (tb == Transpose::No ? K : N) * ldb + 7, stride_c = M * ldc + 4;
+            const std::vector<float> A = random_matrix(batch * stride_a, 31), B = random_matrix(batch * stride_b, 32);
+            std::vector<float> batched = random_matrix(batch * stride_c, 33), separate = batched;
+            sf::kernels::gemm_bfloat16_batched_strided(path, ta, tb, batch, M, N, K, 0.75f, A.data(), lda, stride_a,
+                                                       B.data(), ldb, stride_b, 0.5f, batched.data(), ldc, stride_c);
+            for (std::int64_t entry = 0; entry < batch; ++entry)
+              sf::kernels::gemm_bfloat16(path, ta, tb, M, N, K, 0.75f, A.data() + entry * stride_a, lda,
+                                         B.data() + entry * stride_b, ldb, 0.5f, separate.data() + entry * stride_c, ldc);
+            BOOST_TEST_INFO(sf::kernels::bfloat16_path_name(path) << " batch " << batch << " M=" << M << " N=" << N
+                            << " K=" << K << " threads " << threads);
+            BOOST_TEST(std::memcmp(batched.data(), separate.data(), batched.size() * sizeof(float)) == 0);
+          }
+  std::vector<float> C(64);
+  sf::test::check_error_message(
+      [&] {
+        sf::kernels::gemm_bfloat16_batched_strided(Transpose::No, Transpose::No, 2, 4, 4, 2, 1.0f, C.data(), 2, 8,
+                                                   C.data(), 4, 8, 0.0f, C.data(), 4, 8);
+      },
+      "gemm_bfloat16_batched_strided: stride_c 8 makes the C matrices [4, 4] (ldc 4) of the 2 entries overlap");
 }
 
 BOOST_AUTO_TEST_CASE(sf_isa_selects_a_path_and_refuses_unknown_ones) {

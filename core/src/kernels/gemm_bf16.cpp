@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "gemm_internal.hpp"
 #include "sf/core/error.hpp"
 #include "sf/core/parallel.hpp"
 
@@ -37,6 +38,25 @@ float bfloat16_to_float(std::uint16_t bits) { return std::bit_cast<float>(static
 namespace {
 
 #define SF_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
+
+using gemm_detail::ScratchBuffer;
+using gemm_detail::SharedBufferLease;
+
+// This thread's buffers: a row of B rounded to pairs, packed A blocks, and the packed B of a GEMM
+// run serially inside a batched task (no nested parallelism there, so thread_local is safe; a
+// parallel GEMM's packed B is shared by its tasks and leased instead, see gemm_internal.hpp).
+ScratchBuffer& scratch_row_pairs() {
+  thread_local ScratchBuffer buffer;
+  return buffer;
+}
+ScratchBuffer& scratch_a() {
+  thread_local ScratchBuffer buffer;
+  return buffer;
+}
+ScratchBuffer& scratch_serial_b() {
+  thread_local ScratchBuffer buffer;
+  return buffer;
+}
 
 constexpr std::int64_t MR = 14, NR = 32;
 constexpr std::int64_t KC = 512;             // k values per slice (a multiple of 2)
@@ -93,16 +113,16 @@ SF_BF16_TARGET void pack_b_sliver(Transpose transpose, const float* B, std::int6
   }
   // Column j of op(B) is row j of the stored matrix: its pairs are contiguous.
   std::fill(out, out + pairs * NR, 0u);
-  std::vector<std::uint32_t> row_pairs(static_cast<std::size_t>(pairs));
+  std::uint32_t* row_pairs = scratch_row_pairs().get<std::uint32_t>(pairs);
   const __m512i scatter_index =
       _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(NR));
   for (std::int64_t j = 0; j < columns; ++j) {
-    round_row_to_pairs(B + (column0 + j) * ldb, K, pairs, row_pairs.data());
+    round_row_to_pairs(B + (column0 + j) * ldb, K, pairs, row_pairs);
     for (std::int64_t pair = 0; pair < pairs; pair += 16) {
       const std::int64_t count = std::min<std::int64_t>(16, pairs - pair);
       const __mmask16 mask = static_cast<__mmask16>(count >= 16 ? 0xffff : (1u << count) - 1u);
       _mm512_mask_i32scatter_epi32(out + pair * NR + j, mask, scatter_index,
-                                   _mm512_maskz_loadu_epi32(mask, row_pairs.data() + pair), 4);
+                                   _mm512_maskz_loadu_epi32(mask, row_pairs + pair), 4);
     }
   }
 }
@@ -200,14 +220,47 @@ void compute_tile(std::int64_t rows, std::int64_t columns, std::int64_t kcp, con
     std::memcpy(c + row * ldc, tile + row * NR, static_cast<std::size_t>(columns) * sizeof(float));
 }
 
-void gemm_avx512bf16(Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N, std::int64_t K,
-                     float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta,
-                     float* C, std::int64_t ldc) {
+// One task: the block of C at rows [row0, row0 + rows) × columns [column0, column0 + columns),
+// every k slice, from the packed B.
+SF_BF16_TARGET void compute_block(Transpose transpose_a, std::int64_t K, float alpha, const float* A, std::int64_t lda,
+                                  const std::uint32_t* b_packed, float beta, float* C, std::int64_t ldc,
+                                  std::int64_t row0, std::int64_t rows, std::int64_t column0, std::int64_t columns) {
+  const std::int64_t pairs = (K + 1) / 2;
+  std::uint32_t* a_packed = scratch_a().get<std::uint32_t>(MC * (KC / 2));
+  for (std::int64_t pair0 = 0; pair0 < pairs; pair0 += KC / 2) {
+    const std::int64_t kcp = std::min(KC / 2, pairs - pair0);
+    pack_a(transpose_a, A, lda, K, row0, rows, pair0, kcp, a_packed);
+    const float slice_beta = pair0 == 0 ? beta : 1.0f;
+    for (std::int64_t jr = 0; jr < columns; jr += NR) {
+      const std::uint32_t* b = b_packed + ((column0 + jr) / NR * pairs + pair0) * NR;
+      for (std::int64_t ir = 0; ir < rows; ir += MR)
+        compute_tile(std::min(MR, rows - ir), std::min(NR, columns - jr), kcp, a_packed + ir * kcp, kcp, b, alpha,
+                     slice_beta, C + (row0 + ir) * ldc + column0 + jr, ldc);
+    }
+  }
+}
+
+// Threaded: B packed once into a leased buffer, then about 8 tasks per thread (as the float32
+// GEMM: a late worker then costs only its lateness): bands of rows (multiples of MR, at most MC),
+// and when those are too few, bands of columns too. Serial (one entry of a batch, inside a task):
+// B packed into this thread's buffer, blocks of MC rows × N_CHUNK columns in order. Every element
+// of C sees the same k slices in the same order either way, so the bits are the same.
+void gemm_avx512bf16(bool threaded, Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N,
+                     std::int64_t K, float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb,
+                     float beta, float* C, std::int64_t ldc) {
   const std::int64_t pairs = (K + 1) / 2, slivers = (N + NR - 1) / NR;
-  std::vector<std::uint32_t> b_packed(static_cast<std::size_t>(pairs * slivers * NR));
-  pack_b(transpose_b, B, ldb, K, N, b_packed.data());
-  // About 8 tasks per thread (as the float32 GEMM: a late worker then costs only its lateness):
-  // bands of rows (multiples of MR, at most MC), and when those are too few, bands of columns too.
+  if (!threaded) {
+    std::uint32_t* b_packed = scratch_serial_b().get<std::uint32_t>(pairs * slivers * NR);
+    for (std::int64_t sliver = 0; sliver < slivers; ++sliver) pack_b_sliver(transpose_b, B, ldb, K, N, sliver, b_packed);
+    for (std::int64_t row0 = 0; row0 < M; row0 += MC)
+      for (std::int64_t column0 = 0; column0 < N; column0 += N_CHUNK)
+        compute_block(transpose_a, K, alpha, A, lda, b_packed, beta, C, ldc, row0, std::min(MC, M - row0), column0,
+                      std::min(N_CHUNK, N - column0));
+    return;
+  }
+  SharedBufferLease lease;
+  std::uint32_t* b_packed = lease.buffer().get<std::uint32_t>(pairs * slivers * NR);
+  pack_b(transpose_b, B, ldb, K, N, b_packed);
   const std::int64_t wanted = 8 * static_cast<std::int64_t>(parallel::num_threads());
   const std::int64_t band = std::clamp<std::int64_t>((M + wanted - 1) / wanted, 1, MC);
   const std::int64_t row_band = std::min(MC, (band + MR - 1) / MR * MR);
@@ -217,22 +270,10 @@ void gemm_avx512bf16(Transpose transpose_a, Transpose transpose_b, std::int64_t 
       std::min(N_CHUNK, std::max(NR, ((N + column_tasks - 1) / column_tasks + NR - 1) / NR * NR));
   const std::int64_t column_chunks = (N + column_band - 1) / column_band;
   parallel::parallel_for(0, row_blocks * column_chunks, 1, [&](std::int64_t first, std::int64_t last) {
-    thread_local std::vector<std::uint32_t> a_packed;
-    a_packed.resize(static_cast<std::size_t>(MC * (KC / 2)));
     for (std::int64_t task = first; task < last; ++task) {
-      const std::int64_t row0 = task / column_chunks * row_band, rows = std::min(row_band, M - row0);
-      const std::int64_t column0 = task % column_chunks * column_band, columns = std::min(column_band, N - column0);
-      for (std::int64_t pair0 = 0; pair0 < pairs; pair0 += KC / 2) {
-        const std::int64_t kcp = std::min(KC / 2, pairs - pair0);
-        pack_a(transpose_a, A, lda, K, row0, rows, pair0, kcp, a_packed.data());
-        const float slice_beta = pair0 == 0 ? beta : 1.0f;
-        for (std::int64_t jr = 0; jr < columns; jr += NR) {
-          const std::uint32_t* b = b_packed.data() + ((column0 + jr) / NR * pairs + pair0) * NR;
-          for (std::int64_t ir = 0; ir < rows; ir += MR)
-            compute_tile(std::min(MR, rows - ir), std::min(NR, columns - jr), kcp, a_packed.data() + ir * kcp, kcp, b,
-                         alpha, slice_beta, C + (row0 + ir) * ldc + column0 + jr, ldc);
-        }
-      }
+      const std::int64_t row0 = task / column_chunks * row_band, column0 = task % column_chunks * column_band;
+      compute_block(transpose_a, K, alpha, A, lda, b_packed, beta, C, ldc, row0, std::min(row_band, M - row0), column0,
+                    std::min(column_band, N - column0));
     }
   });
 }
@@ -290,14 +331,58 @@ void gemm_bfloat16(Bfloat16Path path, Transpose transpose_a, Transpose transpose
     gemm_emulated(transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
-  gemm_avx512bf16(transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  gemm_avx512bf16(true, transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+// The path of the first call, kept for the process (SF_ISA is read once).
+static Bfloat16Path process_path() {
+  static const Bfloat16Path path = bfloat16_path();
+  return path;
 }
 
 void gemm_bfloat16(Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N, std::int64_t K,
                    float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta,
                    float* C, std::int64_t ldc) {
-  static const Bfloat16Path path = bfloat16_path();
-  gemm_bfloat16(path, transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  gemm_bfloat16(process_path(), transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemm_bfloat16_batched_strided(Bfloat16Path path, Transpose transpose_a, Transpose transpose_b, std::int64_t batch,
+                                   std::int64_t M, std::int64_t N, std::int64_t K, float alpha, const float* A,
+                                   std::int64_t lda, std::int64_t stride_a, const float* B, std::int64_t ldb,
+                                   std::int64_t stride_b, float beta, float* C, std::int64_t ldc,
+                                   std::int64_t stride_c) {
+  if (batch < 0 || M < 0 || N < 0 || K < 0)
+    fail("gemm_bfloat16_batched_strided: negative size batch={} M={} N={} K={}", batch, M, N, K);
+  if (batch == 0 || M == 0 || N == 0) return;
+  const std::int64_t c_extent = (M - 1) * ldc + N;
+  if (batch > 1 && stride_c < c_extent && -stride_c < c_extent)
+    fail("gemm_bfloat16_batched_strided: stride_c {} makes the C matrices [{}, {}] (ldc {}) of the {} entries overlap",
+         stride_c, M, N, ldc, batch);
+  if (!bfloat16_path_available(path))
+    fail("gemm_bfloat16_batched_strided: the {} path needs a CPU with it", bfloat16_path_name(path));
+  // An entry below about 2 MFLOP is not worth splitting across threads; many entries are not either.
+  constexpr std::int64_t kSmallEntry = std::int64_t{1} << 20;
+  const std::int64_t threads = static_cast<std::int64_t>(parallel::num_threads());
+  const bool one_entry_per_task = M * N * K <= kSmallEntry || batch >= 4 * threads;
+  if (batch == 1 || K == 0 || path == Bfloat16Path::Emulated || !one_entry_per_task) {
+    for (std::int64_t entry = 0; entry < batch; ++entry)
+      gemm_bfloat16(path, transpose_a, transpose_b, M, N, K, alpha, A + entry * stride_a, lda, B + entry * stride_b,
+                    ldb, beta, C + entry * stride_c, ldc);
+    return;
+  }
+  parallel::parallel_for(0, batch, 1, [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t entry = first; entry < last; ++entry)
+      gemm_avx512bf16(false, transpose_a, transpose_b, M, N, K, alpha, A + entry * stride_a, lda, B + entry * stride_b,
+                      ldb, beta, C + entry * stride_c, ldc);
+  });
+}
+
+void gemm_bfloat16_batched_strided(Transpose transpose_a, Transpose transpose_b, std::int64_t batch, std::int64_t M,
+                                   std::int64_t N, std::int64_t K, float alpha, const float* A, std::int64_t lda,
+                                   std::int64_t stride_a, const float* B, std::int64_t ldb, std::int64_t stride_b,
+                                   float beta, float* C, std::int64_t ldc, std::int64_t stride_c) {
+  gemm_bfloat16_batched_strided(process_path(), transpose_a, transpose_b, batch, M, N, K, alpha, A, lda, stride_a, B,
+                                ldb, stride_b, beta, C, ldc, stride_c);
 }
 
 }  // namespace sf::kernels

@@ -46,4 +46,17 @@ void gemm_bfloat16(Bfloat16Path path, Transpose transpose_a, Transpose transpose
                    std::int64_t K, float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb,
                    float beta, float* C, std::int64_t ldc);
 
+// `batch` independent products, entry e reading A + e·stride_a and B + e·stride_b and writing
+// C + e·stride_c: the same bits as one gemm_bfloat16 per entry. Small entries (attention's
+// per-head products) run one entry per task instead of splitting each tiny GEMM across threads.
+void gemm_bfloat16_batched_strided(Transpose transpose_a, Transpose transpose_b, std::int64_t batch, std::int64_t M,
+                                   std::int64_t N, std::int64_t K, float alpha, const float* A, std::int64_t lda,
+                                   std::int64_t stride_a, const float* B, std::int64_t ldb, std::int64_t stride_b,
+                                   float beta, float* C, std::int64_t ldc, std::int64_t stride_c);
+void gemm_bfloat16_batched_strided(Bfloat16Path path, Transpose transpose_a, Transpose transpose_b, std::int64_t batch,
+                                   std::int64_t M, std::int64_t N, std::int64_t K, float alpha, const float* A,
+                                   std::int64_t lda, std::int64_t stride_a, const float* B, std::int64_t ldb,
+                                   std::int64_t stride_b, float beta, float* C, std::int64_t ldc,
+                                   std::int64_t stride_c);
+
 }  // namespace sf::kernels
