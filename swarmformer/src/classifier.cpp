@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "sf/autograd/grad_mode.hpp"
 #include "sf/nn/checkpoint.hpp"
@@ -15,9 +16,12 @@
 
 namespace sf {
 
-std::unique_ptr<SwarmFormer> load_model(const std::string& checkpoint, const std::string& preset_or_config,
-                                        const std::vector<std::string>& input_overrides) {
-  const SafetensorsHeader header = read_safetensors_header(checkpoint);
+namespace {
+
+// load_model with the checkpoint's header already read (Classifier::load keeps its metadata too).
+std::unique_ptr<SwarmFormer> load_model_with_header(const std::string& checkpoint, const SafetensorsHeader& header,
+                                                    const std::string& preset_or_config,
+                                                    const std::vector<std::string>& input_overrides) {
   SwarmFormerConfig config;
   if (!preset_or_config.empty()) {
     config = load_config(preset_or_config);
@@ -38,11 +42,19 @@ std::unique_ptr<SwarmFormer> load_model(const std::string& checkpoint, const std
   return model;
 }
 
+}  // namespace
+
+std::unique_ptr<SwarmFormer> load_model(const std::string& checkpoint, const std::string& preset_or_config,
+                                        const std::vector<std::string>& input_overrides) {
+  return load_model_with_header(checkpoint, read_safetensors_header(checkpoint), preset_or_config, input_overrides);
+}
+
 Classifier Classifier::load(const std::string& checkpoint, const ClassifierOptions& options) {
   if (options.batch_size < 1) fail("Classifier {}: batch_size must be at least 1, got {}", checkpoint, options.batch_size);
   Classifier classifier;
-  classifier.model_ = load_model(checkpoint, options.preset_or_config, options.input_overrides);
-  classifier.metadata_ = read_safetensors_header(checkpoint).metadata;
+  SafetensorsHeader header = read_safetensors_header(checkpoint);
+  classifier.model_ = load_model_with_header(checkpoint, header, options.preset_or_config, options.input_overrides);
+  classifier.metadata_ = std::move(header.metadata);
   classifier.checkpoint_ = checkpoint;
   classifier.vocabulary_ = options.vocabulary;
   classifier.batch_size_ = options.batch_size;

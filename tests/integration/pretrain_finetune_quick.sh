@@ -8,16 +8,9 @@
 # and checks what was loaded.
 # Exits 77 (skipped) where ../shared/data (or $SF_DATA / $SF_VOCAB) is not present.
 set -eu
-binary="$1"
-work="$2"
 here="$(cd "$(dirname "$0")" && pwd)"
-data="${SF_DATA:-$here/../../../shared/data/imdb}"
-vocab="${SF_VOCAB:-$here/../../../shared/data/vocab/bert-base-uncased-vocab.txt}"
-if [ ! -e "$data/train.jsonl.gz" ] || [ ! -e "$data/unsup.jsonl.gz" ] || [ ! -e "$vocab" ]; then
-  echo "skipped: IMDB JSONL data or vocabulary not found ($data, $vocab)"
-  exit 77
-fi
-rm -rf "$work"
+. "$here/common.sh"
+require_data "$data/train.jsonl.gz" "$data/unsup.jsonl.gz" "$vocab"
 mkdir -p "$work/imdb"
 python3 - "$data" "$work/imdb" <<'PY'
 import gzip, itertools, json, sys

@@ -6,17 +6,9 @@
 # to the same test figures, and that a second run without --resume refuses to overwrite it.
 # Exits 77 (skipped) where ../shared/data (or $SF_DATA / $SF_VOCAB) is not present.
 set -eu
-binary="$1"
-work="$2"
 here="$(cd "$(dirname "$0")" && pwd)"
-data="${SF_DATA:-$here/../../../shared/data/imdb}"
-vocab="${SF_VOCAB:-$here/../../../shared/data/vocab/bert-base-uncased-vocab.txt}"
-if [ ! -e "$data" ] || [ ! -e "$vocab" ]; then
-  echo "skipped: IMDB data or vocabulary not found ($data, $vocab)"
-  exit 77
-fi
-rm -rf "$work"
-mkdir -p "$work"
+. "$here/common.sh"
+require_data "$data" "$vocab"
 out="$work/run"
 "$binary" train --preset enhanced-small --data "$data" --vocab "$vocab" --out "$out" --cache-dir "$work/cache" \
   --no-progress --threads 1 --set max_train_examples=480 --set max_eval_examples=480 --set epochs=1 \

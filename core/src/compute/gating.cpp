@@ -1,4 +1,6 @@
 // Tensor-level gating functions: checks, then the kernels of kernels/gating.hpp.
+#include <array>
+
 #include "broadcast.hpp"
 #include "sf/core/compute_gating.hpp"
 #include "sf/core/kernels/gating.hpp"
@@ -23,6 +25,20 @@ void check_same(const char* op, std::initializer_list<std::pair<const char*, con
   }
 }
 
+// One output from three same-shaped inputs: kernel(a, b, c, output, count) on their dtype.
+template <class Kernel>
+Tensor map_three(const char* op, const std::array<const char*, 3>& names, const Tensor& a, const Tensor& b,
+                 const Tensor& c, Kernel kernel) {
+  check_same(op, {{names[0], &a}, {names[1], &b}, {names[2], &c}});
+  const Tensor as = a.contiguous(), bs = b.contiguous(), cs = c.contiguous();
+  Tensor output = Tensor::empty(a.shape(), a.dtype());
+  dispatch_dtype(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernel(as.data<T>(), bs.data<T>(), cs.data<T>(), output.data<T>(), output.numel());
+  });
+  return output;
+}
+
 }  // namespace
 
 Tensor neighbor_mean(const Tensor& x) {
@@ -40,14 +56,9 @@ Tensor neighbor_mean(const Tensor& x) {
 }
 
 Tensor gated_interpolation(const Tensor& x, const Tensor& u, const Tensor& g) {
-  check_same("gated_interpolation", {{"x", &x}, {"u", &u}, {"g", &g}});
-  const Tensor xs = x.contiguous(), us = u.contiguous(), gs = g.contiguous();
-  Tensor output = Tensor::empty(x.shape(), x.dtype());
-  dispatch_dtype(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    kernels::gated_interpolation(xs.data<T>(), us.data<T>(), gs.data<T>(), output.data<T>(), output.numel());
+  return map_three("gated_interpolation", {"x", "u", "g"}, x, u, g, [](auto... pointers_and_count) {
+    kernels::gated_interpolation(pointers_and_count...);
   });
-  return output;
 }
 
 GatedInterpolationGrads gated_interpolation_backward(const Tensor& x, const Tensor& u, const Tensor& g,
@@ -66,14 +77,9 @@ GatedInterpolationGrads gated_interpolation_backward(const Tensor& x, const Tens
 }
 
 Tensor gated_residual(const Tensor& x, const Tensor& g, const Tensor& u) {
-  check_same("gated_residual", {{"x", &x}, {"g", &g}, {"u", &u}});
-  const Tensor xs = x.contiguous(), gs = g.contiguous(), us = u.contiguous();
-  Tensor output = Tensor::empty(x.shape(), x.dtype());
-  dispatch_dtype(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    kernels::gated_residual(xs.data<T>(), gs.data<T>(), us.data<T>(), output.data<T>(), output.numel());
+  return map_three("gated_residual", {"x", "g", "u"}, x, g, u, [](auto... pointers_and_count) {
+    kernels::gated_residual(pointers_and_count...);
   });
-  return output;
 }
 
 GatedResidualGrads gated_residual_backward(const Tensor& g, const Tensor& u, const Tensor& grad) {
