@@ -3,7 +3,7 @@
 
     /usr/bin/python3 benchmarks/compare_pytorch.py [--binary build/bin/swarmformer]
         [--presets original-small original-base enhanced-small enhanced-base]
-        [--threads 1 2] [--steps 10] [--batch 48] [--rounds 1]
+        [--threads 1 2] [--steps 10] [--batch 48] [--rounds 1] [--autocast bf16]
 
 For every preset and thread count it runs, each in a fresh process (so peak RSS is its own):
   ours:    swarmformer bench --preset P --threads T --batch B --steps K --json
@@ -16,6 +16,10 @@ For every preset and thread count it runs, each in a fresh process (so peak RSS 
            an inference forward under torch.no_grad() in eval mode; torch.set_num_threads(T) and
            OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = T (its BLAS pool included), and
            OpenBLAS's AVX-512 kernels (OPENBLAS_CORETYPE=SkylakeX; --openblas-coretype to change).
+With --autocast bf16 both sides run their matrix products in bfloat16 (fp32 accumulation, fp32
+master weights): ours `bench --set precision=bf16`, PyTorch its forward and loss under
+torch.autocast('cpu', dtype=torch.bfloat16) (oneDNN's bf16 kernels; the backward follows the
+forward's dtypes), the optimizer in fp32 on both sides.
 Both report medians over K steps after 2 warm-up steps; with --rounds R each side runs R times,
 alternating with the other, and keeps its best run (the least disturbed on a shared machine).
 The table gives tokens/s and the ratios ours / PyTorch (higher is better for speed, lower for memory).
@@ -51,9 +55,16 @@ def reference_models():
     return models
 
 
-def torch_worker(preset, threads, batch, steps):
+def torch_worker(preset, threads, batch, steps, autocast):
     """Runs in a child process; prints one JSON object like `swarmformer bench --json`."""
+    import contextlib
+
     import torch
+
+    def precision():
+        if autocast == "bf16":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     torch.set_num_threads(threads)
     torch.manual_seed(1)
@@ -69,14 +80,15 @@ def torch_worker(preset, threads, batch, steps):
     labels = torch.arange(batch) % 2
 
     def train_step():
-        loss = torch.nn.functional.cross_entropy(model(ids), labels)
+        with precision():
+            loss = torch.nn.functional.cross_entropy(model(ids), labels)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # as ours does
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
     def infer_step():
-        with torch.no_grad():
+        with torch.no_grad(), precision():
             model(ids)
 
     def median_seconds(body):
@@ -146,6 +158,8 @@ def main():
     parser.add_argument("--openblas-coretype", default="SkylakeX",
                         help="OPENBLAS_CORETYPE for PyTorch's BLAS (default SkylakeX, its AVX-512 kernels; "
                              "'' leaves OpenBLAS's own choice)")
+    parser.add_argument("--autocast", choices=["fp32", "bf16"], default="fp32",
+                        help="bf16: both sides multiply in bfloat16 (ours precision=bf16, PyTorch torch.autocast)")
     parser.add_argument("--torch-worker", nargs=2, metavar=("PRESET", "THREADS"), help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     known = reference_models()
@@ -156,7 +170,8 @@ def main():
     if arguments.rounds < 1 or arguments.steps < 1:
         parser.error(f"--rounds and --steps must be at least 1, got --rounds {arguments.rounds} --steps {arguments.steps}")
     if arguments.torch_worker:
-        torch_worker(arguments.torch_worker[0], int(arguments.torch_worker[1]), arguments.batch, arguments.steps)
+        torch_worker(arguments.torch_worker[0], int(arguments.torch_worker[1]), arguments.batch, arguments.steps,
+                     arguments.autocast)
         return
 
     rows = []
@@ -166,10 +181,10 @@ def main():
             for _ in range(arguments.rounds):  # alternating, so both sides meet the same machine
                 ours_runs.append(run_json([arguments.binary, "bench", "--preset", preset, "--threads", str(threads),
                                            "--batch", str(arguments.batch), "--steps", str(arguments.steps),
-                                           "--json"]))
+                                           "--set", f"precision={arguments.autocast}", "--json"]))
                 their_runs.append(run_json([sys.executable, os.path.abspath(__file__), "--torch-worker", preset,
                                             str(threads), "--batch", str(arguments.batch), "--steps",
-                                            str(arguments.steps)],
+                                            str(arguments.steps), "--autocast", arguments.autocast],
                                            env=torch_environment(threads, arguments.openblas_coretype)))
                 if arguments.json:
                     print(json.dumps({"ours": ours_runs[-1], "pytorch": their_runs[-1]}), flush=True)
@@ -177,7 +192,8 @@ def main():
 
     import torch  # only for its version in the header
     coretype = arguments.openblas_coretype or "OpenBLAS's own choice"
-    print(f"PyTorch {torch.__version__} (OpenBLAS kernels: {coretype}), batch {arguments.batch}, "
+    arithmetic = "bf16 (ours precision=bf16, PyTorch autocast)" if arguments.autocast == "bf16" else "fp32"
+    print(f"PyTorch {torch.__version__} (OpenBLAS kernels: {coretype}), {arithmetic}, batch {arguments.batch}, "
           f"median of {arguments.steps} steps after 2 warm-up, best of {arguments.rounds} alternating round(s)")
     header = ("| preset | threads | train tok/s ours | train tok/s PyTorch | train ratio | infer tok/s ours | "
               "infer tok/s PyTorch | infer ratio | peak RSS MB ours | peak RSS MB PyTorch | RSS ratio |")
