@@ -8,7 +8,7 @@
 For every preset and thread count it runs, each in a fresh process (so peak RSS is its own):
   ours:    swarmformer bench --preset P --threads T --batch B --steps K --json
   PyTorch: the same model (tests/parity/swarmformer_reference.py for original-*,
-           tests/parity/swarmformer_enhanced_reference.py for enhanced-*; both written from DESIGN §5,
+           tests/parity/swarmformer_enhanced_reference.py for enhanced-*; both written from docs/design.md §5,
            checked logit for logit against ours by the parity tests, the same parameter count and
            so the same FLOPs), the same random ids, a training step of forward + cross-entropy +
            backward + gradient clipping + AdamW in train mode (dropout on; for enhanced-* also the

@@ -1,4 +1,4 @@
-"""The ENHANCED SwarmFormer in plain PyTorch, written from DESIGN.md §5 (the eight changes), with the
+"""The ENHANCED SwarmFormer in plain PyTorch, written from docs/design.md §5 (the eight changes), with the
 C++ model (swarmformer/src/blocks_enhanced.cpp, model.cpp) consulted only where the design leaves a
 choice open (which tensor a gate reads, the ε of a mean, how ties are broken).
 

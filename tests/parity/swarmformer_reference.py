@@ -1,4 +1,4 @@
-"""The ORIGINAL SwarmFormer in plain PyTorch, written from DESIGN.md §5 (not from the C++ code).
+"""The ORIGINAL SwarmFormer in plain PyTorch, written from docs/design.md §5 (not from the C++ code).
 
 Its state_dict names are the reference model's, which the C++ model also uses, so a checkpoint
 written by `swarmformer init` loads here by name:

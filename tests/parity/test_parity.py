@@ -1,4 +1,4 @@
-"""Parity of the C++ ORIGINAL SwarmFormer with a PyTorch implementation written from DESIGN.md §5.
+"""Parity of the C++ ORIGINAL SwarmFormer with a PyTorch implementation written from docs/design.md §5.
 
 For each case: `swarmformer init` writes a checkpoint, the PyTorch model (swarmformer_reference.py)
 loads it by state_dict name, both run the same token ids in eval mode, and the logits must agree to

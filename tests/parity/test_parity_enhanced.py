@@ -1,4 +1,4 @@
-"""Parity of the C++ ENHANCED SwarmFormer with a PyTorch implementation written from DESIGN.md §5.
+"""Parity of the C++ ENHANCED SwarmFormer with a PyTorch implementation written from docs/design.md §5.
 
 For each case: `swarmformer init` writes a checkpoint, the PyTorch model
 (swarmformer_enhanced_reference.py) loads it by state_dict name, both run the same token ids in

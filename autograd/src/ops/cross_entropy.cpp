@@ -1,10 +1,10 @@
-// Cross-entropy of logits [N, C] against class indices, with label smoothing and ignore_index.
+// Cross-entropy of logits [R, Y] against class indices, with label smoothing and ignore_index.
 //
 // With p = softmax(z) and the smoothed target q = (1 - ε) onehot(t) + ε / C:
 //   loss_n = -Σ_c q_c log p_c = -(1 - ε) log p_t - (ε / C) Σ_c log p_c
 //   d loss_n / d z = p - q                                   (since Σ_c q_c = 1)
 // Rows whose target is ignore_index contribute nothing. Mean reduction divides by the number of
-// rows not ignored (PyTorch's convention); sum adds; none returns the per-row losses [N].
+// rows not ignored (PyTorch's convention); sum adds; none returns the per-row losses [R].
 #include <cmath>
 
 #include "sf/autograd/functional.hpp"
@@ -15,7 +15,7 @@ namespace sf {
 namespace {
 
 struct CrossEntropyBackward : Node {
-  SavedTensor log_probabilities;   // [N, C]
+  SavedTensor log_probabilities;   // [R, Y]
   std::vector<std::int64_t> targets;
   CrossEntropyOptions options;
   double denominator = 1.0;        // rows counted by the mean

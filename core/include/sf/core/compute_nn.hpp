@@ -17,7 +17,7 @@ Tensor softmax_backward(const Tensor& y, const Tensor& grad_y);  // y ⊙ (grad_
 Tensor log_softmax(const Tensor& x);
 Tensor log_softmax_backward(const Tensor& y, const Tensor& grad_y);  // grad_y - e^y Σ grad_y
 // The gradient of Σ_n scales[n] · cross-entropy(row n) with respect to the logits, from their
-// log-probabilities y [N, C] (kernels/softmax.hpp); a row with scale 0 is ignored (all zeros).
+// log-probabilities y [R, Y] (kernels/softmax.hpp); a row with scale 0 is ignored (all zeros).
 Tensor cross_entropy_backward(const Tensor& y, const std::vector<std::int64_t>& targets,
                               const std::vector<double>& scales, double label_smoothing);
 

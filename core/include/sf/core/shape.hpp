@@ -1,7 +1,7 @@
 // Shapes, strides and the broadcasting rule.
 //
-// Glossary used across the project (DESIGN §5): B batch, L sequence length, D model
-// width, S tokens per cluster, C clusters, H heads, V vocabulary, K/M/N GEMM sizes.
+// Glossary used across the project (docs/glossary.md): B batch, L sequence length, D model
+// width, S tokens per cluster, C clusters, H heads, V vocabulary, Y classes, M/N/K GEMM sizes.
 #pragma once
 
 #include <cstdint>

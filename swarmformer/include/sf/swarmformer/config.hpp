@@ -2,7 +2,7 @@
 // (the single list that JSON reading, writing and `info` use; no list is kept in sync by hand).
 //
 // variant "original" reproduces the reference PyTorch model exactly and ignores the enhanced
-// switches. variant "enhanced" turns on the eight enhancements of DESIGN §5 one switch each;
+// switches. variant "enhanced" turns on the eight enhancements of docs/design.md §5 one switch each;
 // a switch that is off puts the original component back in its place, so any subset runs
 // (the ablation study). See swarmformer/README.md for the math of each block.
 #pragma once
