@@ -241,8 +241,8 @@ SF_BF16_TARGET void compute_block(Transpose transpose_a, std::int64_t K, float a
 }
 
 // Threaded: B packed once into a leased buffer, then about 8 tasks per thread (as the float32
-// GEMM: a late worker then costs only its lateness): bands of rows (multiples of MR, at most MC),
-// and when those are too few, bands of columns too. Serial (one entry of a batch, inside a task):
+// GEMM: a late worker then costs only its lateness; one task on one thread): bands of rows
+// (multiples of MR, at most MC), and when those are fewer than the threads, bands of columns too. Serial (one entry of a batch, inside a task):
 // B packed into this thread's buffer, blocks of MC rows × N_CHUNK columns in order. Every element
 // of C sees the same k slices in the same order either way, so the bits are the same.
 void gemm_avx512bf16(bool threaded, Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N,
@@ -261,11 +261,15 @@ void gemm_avx512bf16(bool threaded, Transpose transpose_a, Transpose transpose_b
   SharedBufferLease lease;
   std::uint32_t* b_packed = lease.buffer().get<std::uint32_t>(pairs * slivers * NR);
   pack_b(transpose_b, B, ldb, K, N, b_packed);
-  const std::int64_t wanted = 8 * static_cast<std::int64_t>(parallel::num_threads());
+  const std::int64_t threads = static_cast<std::int64_t>(parallel::num_threads());
+  const std::int64_t wanted = threads == 1 ? 1 : 8 * threads;
   const std::int64_t band = std::clamp<std::int64_t>((M + wanted - 1) / wanted, 1, MC);
   const std::int64_t row_band = std::min(MC, (band + MR - 1) / MR * MR);
   const std::int64_t row_blocks = (M + row_band - 1) / row_band;
-  const std::int64_t column_tasks = std::max<std::int64_t>(1, (wanted + row_blocks - 1) / row_blocks);
+  // Each column band of a row block packs (rounds) that block of A again: split columns only
+  // when there are fewer row blocks than threads.
+  const std::int64_t column_tasks =
+      row_blocks >= threads ? 1 : std::max<std::int64_t>(1, (wanted + row_blocks - 1) / row_blocks);
   const std::int64_t column_band =
       std::min(N_CHUNK, std::max(NR, ((N + column_tasks - 1) / column_tasks + NR - 1) / NR * NR));
   const std::int64_t column_chunks = (N + column_band - 1) / column_band;
