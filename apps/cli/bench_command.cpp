@@ -116,12 +116,14 @@ void add_bench_command(CLI::App& app) {
         {"train_ms_per_step", 1000.0 * train_seconds},
         {"infer_ms_per_step", 1000.0 * infer_seconds},
         {"peak_rss_mb", peak_rss_megabytes()},
-        {"parameters", model.parameter_count()}};
+        {"parameters", model.parameter_count()},
+        {"arithmetic", arithmetic_description(training)}};
     if (options->json) {
       std::cout << result.dump() << std::endl;
     } else {
-      std::cout << fmt::format("{} ({} parameters), batch {} x {} tokens, {} threads\n", result["preset"].get<std::string>(),
-                               model.parameter_count(), batch, length, parallel::num_threads());
+      std::cout << fmt::format("{} ({} parameters), batch {} x {} tokens, {} threads, {}\n",
+                               result["preset"].get<std::string>(), model.parameter_count(), batch, length,
+                               parallel::num_threads(), result["arithmetic"].get<std::string>());
       if (!options->infer_only)
         std::cout << fmt::format("  train: {:9.0f} tokens/s  {:8.1f} ms/step\n", result["train_tokens_per_s"].get<double>(),
                                  1000.0 * train_seconds);

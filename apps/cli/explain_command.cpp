@@ -32,7 +32,8 @@ void add_explain_command(CLI::App& app) {
     apply_threads(cli->threads);
     std::string vocabulary = cli->vocab.empty() ? find_default_vocabulary("") : cli->vocab;
     if (vocabulary.empty()) fail("explain: no vocabulary: pass --vocab FILE, or set SF_VOCAB or SF_DATA_DIR");
-    Classifier classifier = Classifier::load(cli->checkpoint, {.vocabulary = vocabulary, .preset_or_config = cli->preset});
+    Classifier classifier = Classifier::load(
+        cli->checkpoint, {.vocabulary = vocabulary, .preset_or_config = cli->preset, .input_overrides = {}});
     nlohmann::json explanations = nlohmann::json::array();
     for (const std::string& text : cli->texts) explanations.push_back(classifier.explain(text, cli->top));
     if (!cli->png.empty() && !plot_routing(explanations[0], static_cast<std::size_t>(cli->layer - 1), cli->png))

@@ -433,10 +433,7 @@ TrainResult run_training(const TrainOptions& options, Communicator& communicator
         {"tokens_per_second", state.elapsed_seconds > 0 ? static_cast<double>(state.tokens_seen) / state.elapsed_seconds : 0.0},
         {"peak_rss_mb", peak_rss_megabytes()},
         {"parallelism", fmt::format("{} x {} threads", communicator.describe(), parallel::num_threads())},
-        {"arithmetic", training.precision == "fp64" ? std::string("float64")
-                       : bfloat16 ? fmt::format("bfloat16 products ({}), float32 elsewhere",
-                                                kernels::bfloat16_path_name(kernels::bfloat16_path()))
-                                  : std::string("float32")},
+        {"arithmetic", arithmetic_description(training)},
         {"nonfinite_steps_skipped", state.nonfinite_total},
         {"config", resolved.document},
         {"init_from", init_report},

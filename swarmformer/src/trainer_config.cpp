@@ -27,6 +27,12 @@ bool uses_bfloat16(const TrainingConfig& training) {
          (training.precision == "auto" && kernels::bfloat16_path_available(kernels::Bfloat16Path::Avx512Bf16));
 }
 
+std::string arithmetic_description(const TrainingConfig& training) {
+  if (training.precision == "fp64") return "float64";
+  if (!uses_bfloat16(training)) return "float32";
+  return fmt::format("bfloat16 products ({}), float32 elsewhere", kernels::bfloat16_path_name(kernels::bfloat16_path()));
+}
+
 void TrainingConfig::validate(const std::string& source) const {
   if (batch_size <= 0) fail("{}: batch_size must be positive, got {}", source, batch_size);
   if (epochs <= 0) fail("{}: epochs must be positive, got {}", source, epochs);

@@ -124,6 +124,9 @@ void visit_fields_training(Config& config, Visitor&& visitor) {
 // Whether `precision` ("bf16", or "auto" on a CPU with bfloat16 dot products) rounds the matrix
 // products' operands to bfloat16.
 bool uses_bfloat16(const TrainingConfig& training);
+// The arithmetic a run with this config does, for reports: "float32", "float64", or
+// "bfloat16 products (PATH), float32 elsewhere".
+std::string arithmetic_description(const TrainingConfig& training);
 
 // Resolves a config document and "key=value" overrides into the two sections.
 struct ResolvedConfig {
