@@ -71,6 +71,13 @@ def torch_worker(preset, threads, batch, steps, autocast):
     reference, model_class = reference_models()[preset]
     config = reference.PRESETS[preset]
     model = model_class(config)  # an enhanced model's training_step stays 0: τ = gumbel_temperature_start
+    if autocast == "bf16":
+        # PyTorch 1.13's CPU autocast leaves layer_norm to its input's dtype, and its CPU kernel
+        # refuses a bfloat16 input with float32 weights ("expected scalar type BFloat16 but found
+        # Float"): give LayerNorm float32 inputs, as autocast's policy intends for normalisations.
+        for module in model.modules():
+            if isinstance(module, torch.nn.LayerNorm):
+                module.register_forward_pre_hook(lambda _, inputs: tuple(t.float() for t in inputs))
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "embed" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "embed" not in n)]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
