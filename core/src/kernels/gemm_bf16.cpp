@@ -42,18 +42,13 @@ namespace {
 using gemm_detail::ScratchBuffer;
 using gemm_detail::SharedBufferLease;
 
-// This thread's buffers: a row of B rounded to pairs, packed A blocks, and the packed B of a GEMM
-// run serially inside a batched task (no nested parallelism there, so thread_local is safe; a
-// parallel GEMM's packed B is shared by its tasks and leased instead, see gemm_internal.hpp).
+// This thread's buffers: packed A blocks and the packed B of a GEMM run serially inside a batched
+// task are the float32 GEMM's (gemm_detail::scratch_a / scratch_b: no task of either GEMM
+// waits while holding them, so they are never in use twice on one thread); a parallel GEMM's
+// packed B is shared by its tasks and leased instead (gemm_internal.hpp). A row of B rounded
+// to pairs has its own buffer, as it is filled while scratch_b holds the packed B.
+using gemm_detail::scratch_a;
 ScratchBuffer& scratch_row_pairs() {
-  thread_local ScratchBuffer buffer;
-  return buffer;
-}
-ScratchBuffer& scratch_a() {
-  thread_local ScratchBuffer buffer;
-  return buffer;
-}
-ScratchBuffer& scratch_serial_b() {
   thread_local ScratchBuffer buffer;
   return buffer;
 }
@@ -250,7 +245,7 @@ void gemm_avx512bf16(bool threaded, Transpose transpose_a, Transpose transpose_b
                      float beta, float* C, std::int64_t ldc) {
   const std::int64_t pairs = (K + 1) / 2, slivers = (N + NR - 1) / NR;
   if (!threaded) {
-    std::uint32_t* b_packed = scratch_serial_b().get<std::uint32_t>(pairs * slivers * NR);
+    std::uint32_t* b_packed = gemm_detail::scratch_b().get<std::uint32_t>(pairs * slivers * NR);
     for (std::int64_t sliver = 0; sliver < slivers; ++sliver) pack_b_sliver(transpose_b, B, ldb, K, N, sliver, b_packed);
     for (std::int64_t row0 = 0; row0 < M; row0 += MC)
       for (std::int64_t column0 = 0; column0 < N; column0 += N_CHUNK)
