@@ -299,8 +299,12 @@ void gemm_emulated(Transpose transpose_a, Transpose transpose_b, std::int64_t M,
 
 bool bfloat16_path_available(Bfloat16Path path) {
   if (path == Bfloat16Path::Emulated) return true;
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+  // cpuid once per process: every gemm_bfloat16 call asks.
+  static const bool has_avx512bf16 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+  }();
+  return has_avx512bf16;
 }
 
 const char* bfloat16_path_name(Bfloat16Path path) {
