@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "sf/core/error.hpp"
 #include "sf/core/parallel.hpp"
 #include "sf/swarmformer/config.hpp"
 
@@ -42,7 +43,25 @@ std::vector<std::int64_t> read_id_lines(std::istream& input, const std::string& 
 
 void add_input_overrides_option(CLI::App* command, std::vector<std::string>& overrides) {
   command->add_option("--set", overrides,
-                      "change how texts are framed: truncation=head|tail|head_tail, truncation_head=N, eval_windows=K");
+                      "change how texts are framed: truncation=head|tail|head_tail, truncation_head=N, eval_windows=K; "
+                      "or the arithmetic of the matrix products: precision=fp32|bf16|auto (auto: bf16 where the CPU "
+                      "has AVX512-BF16)");
+}
+
+std::string take_precision(std::vector<std::string>& overrides) {
+  std::string precision = "fp32";
+  std::vector<std::string> rest;
+  for (const std::string& assignment : overrides) {
+    if (assignment.rfind("precision=", 0) != 0) {
+      rest.push_back(assignment);
+      continue;
+    }
+    precision = assignment.substr(std::string("precision=").size());
+    if (precision != "fp32" && precision != "bf16" && precision != "auto")
+      fail("--set {}: precision must be fp32, bf16 or auto here (fp64 is for training checks only)", assignment);
+  }
+  overrides = std::move(rest);
+  return precision;
 }
 
 void add_threads_option(CLI::App* command, int& threads) {

@@ -12,8 +12,11 @@
 
 namespace sf::cli {
 
-// Adds --set key=value for the input fields to eval/predict.
+// Adds --set key=value for the input fields and the precision to eval/predict.
 void add_input_overrides_option(CLI::App* command, std::vector<std::string>& overrides);
+// Removes the "precision=…" assignments from `overrides` and returns the last one's value
+// (fp32 | bf16 | auto; "fp32" when none), so that the rest are input fields.
+std::string take_precision(std::vector<std::string>& overrides);
 
 // Lines of whitespace-separated token ids -> row-major [count, seq_len], padded with pad_id or
 // truncated. Throws naming the file and line for anything that is not an id in [0, vocab).

@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "sf/core/matmul.hpp"
 #include "sf/nn/safetensors.hpp"
 #include "sf/swarmformer/dataset.hpp"
 #include "sf/swarmformer/distributed.hpp"
@@ -95,7 +96,7 @@ void add_train_commands(CLI::App& app) {
   struct EvalCli {
     std::string checkpoint, data, vocab, split = "test", preset;
     std::vector<std::string> overrides;
-    std::int64_t batch = 128;
+    std::int64_t batch = 128, max_examples = 0;
     int threads = 0;
   };
   auto eval_cli = std::make_shared<EvalCli>();
@@ -106,23 +107,32 @@ void add_train_commands(CLI::App& app) {
       ->check(CLI::IsMember({"test", "validation"}));
   eval_command->add_option("--vocab", eval_cli->vocab, "vocab.txt");
   eval_command->add_option("--batch", eval_cli->batch, "evaluation batch size");
+  eval_command->add_option("--max-examples", eval_cli->max_examples,
+                           "evaluate a random sample of this many examples (the one `train` draws for max_eval_examples "
+                           "with the checkpoint's seed; 0: all)")
+      ->check(CLI::NonNegativeNumber);
   eval_command->add_option("--preset", eval_cli->preset, "model config when the checkpoint stores none");
   add_input_overrides_option(eval_command, eval_cli->overrides);
   add_threads_option(eval_command, eval_cli->threads);
   eval_command->callback([eval_cli] {
     auto communicator = make_communicator();
     apply_threads(eval_cli->threads);
-    auto model = load_model(eval_cli->checkpoint, eval_cli->preset, eval_cli->overrides);
+    std::vector<std::string> input_overrides = eval_cli->overrides;
+    TrainingConfig arithmetic;
+    arithmetic.precision = take_precision(input_overrides);
+    auto model = load_model(eval_cli->checkpoint, eval_cli->preset, input_overrides);
     const SafetensorsHeader header = read_safetensors_header(eval_cli->checkpoint);
     TrainingConfig training;
     if (header.metadata.contains("config") && header.metadata["config"].contains("training"))
       training = TrainingConfig::from_json(header.metadata["config"]["training"], eval_cli->checkpoint);
     training.max_train_examples = 0;
-    training.max_eval_examples = 0;
+    training.max_eval_examples = eval_cli->max_examples;
     training.augment.clear();  // the training split is not used here
     const TrainingData data = load_training_data(eval_cli->data, vocabulary_or_default(eval_cli->vocab, eval_cli->data),
                                                  model->config(), training, "", communicator->is_root());
     const TokenizedSplit& split = eval_cli->split == "test" ? data.test : data.validation;
+    const compute::MatmulPrecisionGuard products(uses_bfloat16(arithmetic) ? compute::MatmulPrecision::Bfloat16
+                                                                           : compute::MatmulPrecision::Float32);
     const ClassificationMetrics metrics = evaluate(*model, split, eval_cli->batch, *communicator);
     if (communicator->is_root()) {
       nlohmann::json output = metrics.to_json();
@@ -130,6 +140,7 @@ void add_train_commands(CLI::App& app) {
       output["input"] = {{"truncation", model->config().truncation},
                          {"truncation_head", model->config().truncation_head},
                          {"eval_windows", model->config().eval_windows}};
+      output["arithmetic"] = arithmetic_description(arithmetic);
       if (header.metadata.contains("checkpoint_chosen_on")) output["checkpoint_chosen_on"] = header.metadata["checkpoint_chosen_on"];
       output["checkpoint"] = eval_cli->checkpoint;
       std::cout << output.dump(2) << std::endl;
@@ -153,10 +164,14 @@ void add_train_commands(CLI::App& app) {
   add_threads_option(predict_command, predict_cli->threads);
   predict_command->callback([predict_cli] {
     apply_threads(predict_cli->threads);
-    Classifier classifier = Classifier::load(
-        predict_cli->checkpoint, {.vocabulary = vocabulary_or_default(predict_cli->vocab, ""),
-                                  .preset_or_config = predict_cli->preset,
-                                  .input_overrides = predict_cli->overrides});
+    std::vector<std::string> input_overrides = predict_cli->overrides;
+    const std::string precision = take_precision(input_overrides);
+    Classifier classifier = Classifier::load(predict_cli->checkpoint,
+                                             {.vocabulary = vocabulary_or_default(predict_cli->vocab, ""),
+                                              .preset_or_config = predict_cli->preset,
+                                              .input_overrides = input_overrides,
+                                              .batch_size = 64,
+                                              .precision = precision});
     std::vector<std::string> texts = predict_cli->texts;
     if (texts.empty())
       for (std::string line; std::getline(std::cin, line);) texts.push_back(line);

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "sf/autograd/grad_mode.hpp"
+#include "sf/core/matmul.hpp"
 #include "sf/nn/checkpoint.hpp"
 #include "sf/nn/safetensors.hpp"
 #include "sf/swarmformer/dataset.hpp"
@@ -51,6 +52,8 @@ std::unique_ptr<SwarmFormer> load_model(const std::string& checkpoint, const std
 
 Classifier Classifier::load(const std::string& checkpoint, const ClassifierOptions& options) {
   if (options.batch_size < 1) fail("Classifier {}: batch_size must be at least 1, got {}", checkpoint, options.batch_size);
+  if (options.precision != "fp32" && options.precision != "bf16" && options.precision != "auto")
+    fail("Classifier {}: precision must be \"fp32\", \"bf16\" or \"auto\", got \"{}\"", checkpoint, options.precision);
   Classifier classifier;
   SafetensorsHeader header = read_safetensors_header(checkpoint);
   classifier.model_ = load_model_with_header(checkpoint, header, options.preset_or_config, options.input_overrides);
@@ -58,6 +61,7 @@ Classifier Classifier::load(const std::string& checkpoint, const ClassifierOptio
   classifier.checkpoint_ = checkpoint;
   classifier.vocabulary_ = options.vocabulary;
   classifier.batch_size_ = options.batch_size;
+  classifier.bfloat16_ = sf::uses_bfloat16(options.precision);
   if (classifier.metadata_.contains("class_names"))
     classifier.class_names_ = classifier.metadata_["class_names"].get<std::vector<std::string>>();
   const auto classes = static_cast<std::size_t>(classifier.config().num_classes);
@@ -76,6 +80,7 @@ Tensor Classifier::logits(const std::vector<std::int64_t>& ids, std::int64_t row
     if (id < 0 || id >= config().vocab_size)
       fail("Classifier {}: token id {} outside [0, {})", checkpoint_, id, config().vocab_size);
   const NoGradGuard no_grad;
+  const compute::MatmulPrecisionGuard arithmetic(product_precision());
   model_->eval();
   return model_->forward(ids, rows).data();
 }
@@ -102,6 +107,7 @@ std::vector<Prediction> Classifier::predict(const std::vector<std::string>& text
   dataset.labels.assign(texts.size(), 0);
   const TokenizedSplit split =
       tokenize_dataset(dataset, pieces, config().seq_len, input_framing(config(), /*evaluation=*/true));
+  const compute::MatmulPrecisionGuard arithmetic(product_precision());
   const std::vector<std::vector<double>> probabilities = predict_probabilities(*model_, split, batch_size_);
   std::vector<Prediction> predictions;
   for (const std::vector<double>& row : probabilities) {
@@ -125,6 +131,7 @@ nlohmann::json Classifier::explain(const std::string& text, std::int64_t top) {
   const TokenizedSplit split = tokenize_dataset(dataset, pieces, config().seq_len, framing);
   const std::vector<std::int64_t> ids(split.ids.begin(), split.ids.begin() + config().seq_len);
   Tensor logits;
+  const compute::MatmulPrecisionGuard arithmetic(product_precision());
   const std::vector<LayerExplanation> layers = model_->explain(ids, 1, &logits);
   const std::vector<double> values = logits.to_vector();
   const double largest = *std::max_element(values.begin(), values.end());

@@ -22,10 +22,12 @@ void read_value(const nlohmann::json& value, T& field, const std::string& key, c
 
 }  // namespace
 
-bool uses_bfloat16(const TrainingConfig& training) {
-  return training.precision == "bf16" ||
-         (training.precision == "auto" && kernels::bfloat16_path_available(kernels::Bfloat16Path::Avx512Bf16));
+bool uses_bfloat16(const std::string& precision) {
+  return precision == "bf16" ||
+         (precision == "auto" && kernels::bfloat16_path_available(kernels::Bfloat16Path::Avx512Bf16));
 }
+
+bool uses_bfloat16(const TrainingConfig& training) { return uses_bfloat16(training.precision); }
 
 std::string arithmetic_description(const TrainingConfig& training) {
   if (training.precision == "fp64") return "float64";

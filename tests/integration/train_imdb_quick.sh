@@ -35,6 +35,26 @@ import json, sys
 first, second = (json.load(open(path))["test"] for path in sys.argv[1:3])
 assert first == second, (first, second)
 PY
+# `eval` of the chosen checkpoint on the same 480 test reviews gives the report's figures; with
+# precision=bf16 it names that arithmetic and stays within bfloat16's reach of them.
+"$binary" eval --checkpoint "$out/best.safetensors" --data "$data" --vocab "$vocab" --max-examples 480 --threads 1 \
+  > "$work/eval_fp32.json"
+"$binary" eval --checkpoint "$out/best.safetensors" --data "$data" --vocab "$vocab" --max-examples 480 --threads 1 \
+  --set precision=bf16 > "$work/eval_bf16.json"
+python3 - "$work/first.json" "$work/eval_fp32.json" "$work/eval_bf16.json" <<'PY'
+import json, sys
+trained, exact, rounded = (json.load(open(path)) for path in sys.argv[1:4])
+trained = trained["test"]
+assert exact["examples"] == 480 and exact["accuracy"] == trained["accuracy"], (exact, trained)
+assert exact["arithmetic"] == "float32", exact["arithmetic"]
+assert rounded["arithmetic"].startswith("bfloat16 products"), rounded["arithmetic"]
+assert abs(rounded["loss"] - exact["loss"]) < 0.02 and abs(rounded["accuracy"] - exact["accuracy"]) < 0.03, (rounded, exact)
+PY
+if "$binary" eval --checkpoint "$out/best.safetensors" --data "$data" --vocab "$vocab" --set precision=fp16 \
+    > "$work/eval_bad.txt" 2>&1; then
+  echo "FAIL: eval accepted precision=fp16"; exit 1
+fi
+grep -q "precision must be fp32, bf16 or auto" "$work/eval_bad.txt" || { echo "FAIL: unclear error"; cat "$work/eval_bad.txt"; exit 1; }
 # Without --resume the run directory is never overwritten.
 if "$binary" train --data "$data" --vocab "$vocab" --out "$out" --no-progress > "$work/third.txt" 2>&1; then
   echo "FAIL: a second train into $out succeeded"; exit 1

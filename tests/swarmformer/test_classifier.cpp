@@ -1,7 +1,8 @@
 // Classifier (classifier.hpp): a checkpoint loaded by its stored config classifies texts with the
 // checkpoint's class names and probabilities that match the model's own logits; bad ids, a
 // checkpoint without a config, a vocabulary of the wrong size and a framing override that would
-// touch the weights are refused with clear errors.
+// touch the weights are refused with clear errors; `precision` rounds the products of that
+// classifier's calls only.
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
@@ -13,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "sf/core/kernels/gemm_bf16.hpp"
+#include "sf/core/matmul.hpp"
 #include "sf/nn/checkpoint.hpp"
 #include "sf/swarmformer/classifier.hpp"
 #include "test_util.hpp"
@@ -131,6 +134,32 @@ BOOST_AUTO_TEST_CASE(framing_overrides_change_how_texts_are_read) {
   sf::Classifier classifier =
       sf::Classifier::load(checkpoint, {.vocabulary = vocabulary, .input_overrides = {"eval_windows=3"}});
   BOOST_TEST(classifier.config().eval_windows == 3);
+}
+
+BOOST_AUTO_TEST_CASE(precision_rounds_the_products_of_its_own_calls_only) {
+  sf::Classifier exact = sf::Classifier::load(checkpoint, {.vocabulary = vocabulary});
+  sf::Classifier rounded = sf::Classifier::load(checkpoint, {.vocabulary = vocabulary, .precision = "bf16"});
+  BOOST_TEST(!exact.uses_bfloat16());
+  BOOST_TEST(rounded.uses_bfloat16());
+  std::vector<std::int64_t> ids{2, 8, 10, 5, 7, 12, 3, 6, 11, 15, 13, 14, 9, 3};
+  ids.resize(static_cast<std::size_t>(2 * config.seq_len), 0);
+  const std::vector<double> float32 = exact.logits(ids, 2).to_vector();
+  const std::vector<double> bfloat16 = rounded.logits(ids, 2).to_vector();
+  BOOST_TEST((sf::compute::matmul_precision() == sf::compute::MatmulPrecision::Float32));  // the guard is undone
+  double largest_difference = 0.0;
+  for (std::size_t index = 0; index < float32.size(); ++index)
+    largest_difference = std::max(largest_difference, std::abs(float32[index] - bfloat16[index]));
+  BOOST_TEST(largest_difference > 0.0);   // the operands were rounded
+  BOOST_TEST(largest_difference < 0.05);  // by bfloat16's 8 bits, not more
+  BOOST_TEST(exact.logits(ids, 2).to_vector() == float32);  // and the float32 classifier is untouched
+  const sf::Prediction prediction = rounded.predict({"a very good film !"})[0];
+  BOOST_TEST(std::abs(prediction.probability - exact.predict({"a very good film !"})[0].probability) < 0.02);
+  sf::Classifier automatic = sf::Classifier::load(checkpoint, {.vocabulary = vocabulary, .precision = "auto"});
+  BOOST_TEST(automatic.uses_bfloat16() ==
+             sf::kernels::bfloat16_path_available(sf::kernels::Bfloat16Path::Avx512Bf16));
+  sf::test::check_error_message(
+      [&] { (void)sf::Classifier::load(checkpoint, {.vocabulary = vocabulary, .precision = "fp16"}); },
+      "precision must be \"fp32\", \"bf16\" or \"auto\", got \"fp16\"");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

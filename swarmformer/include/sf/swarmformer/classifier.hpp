@@ -12,6 +12,8 @@
 // evaluation during training (truncation, eval_windows: the logits of a long text's windows are
 // averaged); `input_overrides` may change the framing ("truncation=head", "eval_windows=1"),
 // nothing that touches the weights. Class names come from the checkpoint ("0", "1", … if absent).
+// `precision` sets the arithmetic of the matrix products for this classifier's calls only (a
+// MatmulPrecisionGuard around each); the weights stay float32.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sf/core/matmul.hpp"
 #include "sf/core/tensor.hpp"
 #include "sf/swarmformer/model.hpp"
 #include "sf/swarmformer/tokenizer.hpp"
@@ -28,10 +31,12 @@
 namespace sf {
 
 struct ClassifierOptions {
-  std::string vocabulary;                   // vocab.txt; empty: SF_VOCAB / SF_DATA_DIR, as the command line
-  std::string preset_or_config;             // only for checkpoints that store no config
-  std::vector<std::string> input_overrides; // "truncation=…", "truncation_head=…", "eval_windows=…"
+  std::string vocabulary{};                 // vocab.txt; empty: SF_VOCAB / SF_DATA_DIR, as the command line
+  std::string preset_or_config{};           // only for checkpoints that store no config
+  std::vector<std::string> input_overrides{};  // "truncation=…", "truncation_head=…", "eval_windows=…"
   std::int64_t batch_size = 64;             // rows per forward pass in predict()
+  std::string precision = "fp32";           // the matrix products: fp32, bf16 (operands rounded to
+                                            // bfloat16, float32 sums), auto (bf16 where the CPU has it)
 };
 
 struct Prediction {
@@ -60,6 +65,7 @@ class Classifier {
   const std::vector<std::string>& class_names() const { return class_names_; }
   const nlohmann::json& metadata() const { return metadata_; }  // the checkpoint's metadata
   const std::string& checkpoint() const { return checkpoint_; }
+  bool uses_bfloat16() const { return bfloat16_; }  // precision resolved: bf16, or auto on a CPU with it
 
  private:
   Classifier() = default;
@@ -70,6 +76,10 @@ class Classifier {
   std::vector<std::string> class_names_;
   nlohmann::json metadata_;
   std::int64_t batch_size_ = 64;
+  bool bfloat16_ = false;
+  compute::MatmulPrecision product_precision() const {
+    return bfloat16_ ? compute::MatmulPrecision::Bfloat16 : compute::MatmulPrecision::Float32;
+  }
 };
 
 // The model of `checkpoint` with its weights, in evaluation mode (Classifier::load without the

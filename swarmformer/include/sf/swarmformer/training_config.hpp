@@ -121,8 +121,9 @@ void visit_fields_training(Config& config, Visitor&& visitor) {
           "pretrain: a text longer than seq_len - 2 pieces gives up to this many windows, each a training row");
 }
 
-// Whether `precision` ("bf16", or "auto" on a CPU with bfloat16 dot products) rounds the matrix
-// products' operands to bfloat16.
+// Whether a precision name ("bf16", or "auto" on a CPU with bfloat16 dot products) rounds the
+// matrix products' operands to bfloat16; the second form reads a config's `precision`.
+bool uses_bfloat16(const std::string& precision);
 bool uses_bfloat16(const TrainingConfig& training);
 // The arithmetic a run with this config does, for reports: "float32", "float64", or
 // "bfloat16 products (PATH), float32 elsewhere".
