@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "run_events.hpp"
 #include "sf/core/matmul.hpp"
 #include "sf/nn/safetensors.hpp"
 #include "sf/swarmformer/dataset.hpp"
@@ -71,11 +72,12 @@ void add_training_command(CLI::App& app, bool pretraining) {
     apply_threads(train_cli->threads);
     TrainOptions options = train_cli->options;
     if (!train_cli->preset.empty() && !train_cli->config_file.empty()) fail("{}: give --preset or --config, not both", name);
-    options.config = !train_cli->config_file.empty() ? train_cli->config_file
-                     : !train_cli->preset.empty()    ? train_cli->preset
-                                                     : "enhanced-small";
+    // Empty: enhanced-small for a new run, the run's own on --resume (a different one is refused).
+    options.config = !train_cli->config_file.empty() ? train_cli->config_file : train_cli->preset;
     options.vocab = vocabulary_or_default(options.vocab, options.data);
-    options.progress_bar = !train_cli->no_progress;
+    ProgressLine progress(!train_cli->no_progress && communicator->is_root());
+    options.events = command_line_events(progress);
+    const StopSignals stop_signals;  // Ctrl-C: save last.safetensors and stop
     const TrainResult result = pretraining ? pretrain(options, *communicator) : train(options, *communicator);
     if (communicator->is_root() && !result.interrupted) {
       std::cout << nlohmann::json{{pretraining ? "validation" : "test",
@@ -129,7 +131,7 @@ void add_train_commands(CLI::App& app) {
     training.max_eval_examples = eval_cli->max_examples;
     training.augment.clear();  // the training split is not used here
     const TrainingData data = load_training_data(eval_cli->data, vocabulary_or_default(eval_cli->vocab, eval_cli->data),
-                                                 model->config(), training, "", communicator->is_root());
+                                                 model->config(), training, "", stderr_messages(*communicator));
     const TokenizedSplit& split = eval_cli->split == "test" ? data.test : data.validation;
     const compute::MatmulPrecisionGuard products(uses_bfloat16(arithmetic) ? compute::MatmulPrecision::Bfloat16
                                                                            : compute::MatmulPrecision::Float32);

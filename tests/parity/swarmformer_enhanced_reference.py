@@ -1,5 +1,5 @@
 """The ENHANCED SwarmFormer in plain PyTorch, written from docs/design.md §5 (the eight changes), with the
-C++ model (swarmformer/src/blocks_enhanced.cpp, model.cpp) consulted only where the design leaves a
+C++ model (swarmformer/model/src/blocks_enhanced.cpp, model.cpp) consulted only where the design leaves a
 choice open (which tensor a gate reads, the ε of a mean, how ties are broken).
 
 Its state_dict names are the C++ checkpoint's, so a checkpoint written by `swarmformer init` loads

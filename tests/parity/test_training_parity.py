@@ -1,7 +1,7 @@
 """Step-by-step TRAINING parity of the C++ trainer with PyTorch, for both SwarmFormer variants.
 
 The C++ side is `swarmformer trace`, which runs the trainer's own step functions
-(swarmformer/include/sf/swarmformer/training_step.hpp): forward, cross-entropy (mean over the
+(swarmformer/training/include/sf/swarmformer/training_step.hpp): forward, cross-entropy (mean over the
 batch), backward, global-norm clipping (factor clip / (norm + 1e-6) when below 1), the learning
 rate of the preset's schedule (5% linear warmup, then cosine to 0 over the run), AdamW (β 0.9 /
 0.999, ε 1e-8) with weight decay on the weights of rank >= 2 that are not embeddings. The PyTorch
