@@ -1,35 +1,15 @@
-// The file handling under the safetensors reader and writer (internal to sf_nn): an atomic
-// writer (temporary file, fsync, rename, directory fsync) and a positioned reader. POSIX calls
-// rather than iostreams, because the atomic protocol needs fsync on the file and the directory.
+// The file handling under the safetensors reader and writer (internal to sf_nn): the atomic
+// writer (sf/nn/atomic_file.hpp) and a positioned reader, on POSIX calls.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
+#include "sf/nn/atomic_file.hpp"
+
 namespace sf::safetensors_io {
 
-// Writes a file under "<final_path>.tmp-<pid>-<sequence>" in the final directory. commit()
-// makes it the final file; without commit (an exception, an early return) the destructor
-// removes the temporary, so <final_path> keeps whatever it held before. Errors are sf::Error
-// messages starting with `context`.
-class AtomicFileWriter {
- public:
-  AtomicFileWriter(std::string final_path, std::string context);
-  AtomicFileWriter(const AtomicFileWriter&) = delete;
-  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
-  ~AtomicFileWriter();
-
-  void write(const void* data, std::uint64_t bytes);
-  // fsync, close, rename over the final path, fsync the directory.
-  void commit();
-
- private:
-  std::string final_path_;
-  std::string temporary_path_;
-  std::string context_;
-  int descriptor_ = -1;
-  bool renamed_ = false;
-};
+using nn::AtomicFileWriter;  // sf/nn/atomic_file.hpp
 
 // A regular file opened for reading at given offsets. Errors start with `context`.
 class InputFile {

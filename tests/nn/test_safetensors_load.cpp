@@ -126,28 +126,7 @@ BOOST_AUTO_TEST_CASE(writer_rejects_bad_names_tensors_and_reserved_metadata) {
   BOOST_TEST(directory.temporary_leftovers().empty());
 }
 
-// ---- atomic writes ---------------------------------------------------------------------------
-
-// Makes write() fail with EFBIG beyond `bytes` for this process (SIGXFSZ ignored, so the call
-// returns an error instead of killing the process); restores both on destruction.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    BOOST_REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved_limit_) == 0);
-    saved_handler_ = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit limit = saved_limit_;
-    limit.rlim_cur = bytes;
-    BOOST_REQUIRE(::setrlimit(RLIMIT_FSIZE, &limit) == 0);
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &saved_limit_);
-    std::signal(SIGXFSZ, saved_handler_);
-  }
-
- private:
-  rlimit saved_limit_{};
-  void (*saved_handler_)(int) = nullptr;
-};
+// ---- atomic writes (sf::test::FileSizeLimit: test_util.hpp) ------------------------------------
 
 BOOST_AUTO_TEST_CASE(failure_mid_write_keeps_the_previous_file_and_removes_the_temporary) {
   TemporaryDirectory directory;
@@ -158,7 +137,7 @@ BOOST_AUTO_TEST_CASE(failure_mid_write_keeps_the_previous_file_and_removes_the_t
 
   // A real I/O error after part of the data was written: a 1 MiB tensor against a 64 KiB limit.
   {
-    FileSizeLimit limit(64 * 1024);
+    sf::test::FileSizeLimit limit(64 * 1024);
     check_error_message([&] { sf::save_safetensors(path, {{"weight", Tensor::ones({256 * 1024})}}, {{"step", 20}}); },
                         "cannot write '" + path + ".tmp-");
   }

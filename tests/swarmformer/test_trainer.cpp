@@ -1,13 +1,16 @@
 // Trainer (trainer.hpp) as a library: a run tells the app what happens through TrainingEvents
 // and prints nothing itself; a stop request saves last.safetensors and a resumed run ends with the
 // same losses as one never stopped; a run that ends before its first evaluation (max_steps, also
-// when a resume lowers it below the step reached) still writes best.safetensors and its report.
+// when a resume lowers it below the step reached) still writes best.safetensors and its report; a
+// full disk stops a run with the file named, never a half-written checkpoint, metrics line or
+// report, and the run resumes once there is space again.
 // TrainingState goes to and from JSON through its one field list.
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -55,6 +58,22 @@ struct TrainerFixture {
     options.vocab = vocabulary;
     options.out = (directory / run).string();
     return options;
+  }
+  // The last loss logged for each step (a run that failed and was resumed logs some steps twice).
+  std::map<std::int64_t, double> losses_by_step(const std::string& run) const {
+    std::map<std::int64_t, double> values;
+    std::ifstream log(directory / run / "metrics.jsonl");
+    for (std::string line; std::getline(log, line);) {
+      const nlohmann::json entry = nlohmann::json::parse(line);  // throws on a partial line
+      if (entry["type"] == "train") values[entry["step"].get<std::int64_t>()] = entry["last_loss"].get<double>();
+    }
+    return values;
+  }
+  std::vector<std::string> leftovers(const std::string& run) const {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(directory / run))
+      if (entry.path().filename().string().find(".tmp") != std::string::npos) names.push_back(entry.path().string());
+    return names;
   }
   std::vector<double> losses(const std::string& run) const {
     std::vector<double> values;
@@ -189,6 +208,59 @@ BOOST_AUTO_TEST_CASE(a_resume_changes_only_when_the_run_stops_and_refuses_other_
   BOOST_TEST(sf::train(longer, *communicator).report["steps"] == 4);
   BOOST_TEST((std::find(messages.begin(), messages.end(), "resume: max_steps 2 -> 4") != messages.end()));
   BOOST_TEST((std::find(messages.begin(), messages.end(), "resume: log_every 1 -> 2") != messages.end()));
+}
+
+BOOST_AUTO_TEST_CASE(a_full_disk_stops_the_run_naming_the_file_and_loses_nothing) {
+  auto communicator = sf::make_communicator();
+  const sf::TrainResult whole = sf::train(options("whole"), *communicator);
+  const std::string kept = (directory / "kept").string();
+  // An earlier checkpoint exists (step 9, the end of epoch 1); the next last.safetensors does not
+  // fit: a file-size limit 4 KiB below its size (its metadata varies by a few bytes) fails its
+  // write() as a full disk would, while best.safetensors (weights only) and metrics.jsonl fit.
+  BOOST_TEST(sf::train(options("kept", {"max_steps=9"}), *communicator).report["steps"] == 9);
+  const std::string checkpoint_bytes = sf::test::read_bytes(kept + "/last.safetensors");
+  sf::TrainOptions resume = options("kept");
+  resume.overrides = {"max_steps=18"};
+  resume.resume = true;
+  {
+    sf::test::FileSizeLimit limit(checkpoint_bytes.size() - 4096);
+    sf::test::check_error_message([&] { (void)sf::train(resume, *communicator); },
+                                  "cannot write '" + kept + "/last.safetensors.tmp-");
+  }
+  BOOST_TEST(sf::test::read_bytes(kept + "/last.safetensors") == checkpoint_bytes);  // intact
+  BOOST_TEST(leftovers("kept").empty());
+  // Space is back: the resume continues from step 9 and ends as the run never interrupted.
+  BOOST_TEST(sf::train(resume, *communicator).report["steps"] == 18);
+  BOOST_TEST(losses_by_step("kept") == losses_by_step("whole"));
+  BOOST_TEST(whole.report["test"] == sf::train(resume, *communicator).report["test"]);
+
+  // metrics.jsonl: a line that does not fit is an error naming the file, and no partial line stays.
+  const std::string grown = (directory / "grown").string();
+  BOOST_TEST(sf::train(options("grown"), *communicator).report["steps"] == 18);
+  const auto metrics_size = fs::file_size(grown + "/metrics.jsonl");
+  sf::TrainOptions longer = options("grown");
+  longer.overrides = {"epochs=3"};
+  longer.resume = true;
+  {
+    sf::test::FileSizeLimit limit(metrics_size + 20);
+    sf::test::check_error_message([&] { (void)sf::train(longer, *communicator); }, "cannot write " + grown + "/metrics.jsonl");
+  }
+  BOOST_TEST(fs::file_size(grown + "/metrics.jsonl") == metrics_size);
+  BOOST_TEST(losses_by_step("grown").size() == 18u);  // every line parses
+  BOOST_TEST(sf::train(longer, *communicator).report["steps"] == 27);
+
+  // The report: an error naming report.json, the checkpoint intact, and a resume writes it later.
+  const std::string blocked = (directory / "blocked").string();
+  fs::create_directories(blocked + "/report.json/occupied");  // rename() cannot replace a non-empty folder
+  sf::test::check_error_message([&] { (void)sf::train(options("blocked", {"max_steps=3"}), *communicator); },
+                                "cannot rename '" + blocked + "/report.json.tmp-");
+  BOOST_TEST(leftovers("blocked").empty());
+  fs::remove_all(blocked + "/report.json");
+  sf::TrainOptions again = options("blocked");
+  again.overrides.clear();
+  again.resume = true;
+  BOOST_TEST(sf::train(again, *communicator).report["steps"] == 3);
+  BOOST_TEST(fs::is_regular_file(blocked + "/report.json"));
 }
 
 BOOST_AUTO_TEST_CASE(training_state_goes_through_json_field_by_field) {

@@ -17,6 +17,7 @@
 #include "sf/swarmformer/hashing.hpp"
 #include "sf/core/error.hpp"
 #include "sf/core/parallel.hpp"
+#include "sf/nn/atomic_file.hpp"
 
 namespace sf {
 namespace {
@@ -125,40 +126,6 @@ std::string parse(const std::string& bytes, const Header& expected, const TextDa
   return {};
 }
 
-void write_atomically(const std::string& path, const std::string& bytes) {
-  static std::atomic<unsigned> counter{0};
-  const std::string temporary = fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter.fetch_add(1));
-  const int descriptor = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (descriptor < 0) fail("token cache: cannot create {}: {}", temporary, std::strerror(errno));
-  std::size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t count = ::write(descriptor, bytes.data() + written, bytes.size() - written);
-    if (count < 0 && errno == EINTR) continue;
-    if (count <= 0) {
-      const std::string reason = std::strerror(errno);
-      ::close(descriptor);
-      ::unlink(temporary.c_str());
-      fail("token cache: cannot write {}: {}", temporary, reason);
-    }
-    written += static_cast<std::size_t>(count);
-  }
-  // fsync before rename: otherwise a crash can leave the new name pointing at unwritten blocks.
-  if (::fsync(descriptor) != 0 || ::close(descriptor) != 0) {
-    ::unlink(temporary.c_str());
-    fail("token cache: cannot flush {}: {}", temporary, std::strerror(errno));
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    ::unlink(temporary.c_str());
-    fail("token cache: cannot rename {} to {}: {}", temporary, path, reason);
-  }
-  const std::string directory = std::filesystem::path(path).parent_path().string();
-  if (const int folder = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); folder >= 0) {
-    ::fsync(folder);  // make the rename itself durable; best effort
-    ::close(folder);
-  }
-}
-
 }  // namespace
 
 Framing input_framing(const SwarmFormerConfig& config, bool evaluation) {
@@ -245,7 +212,7 @@ TokenizedSplit tokenize_cached(const TextDataset& dataset, const WordPieceTokeni
   std::error_code error;
   std::filesystem::create_directories(cache_dir, error);
   if (error) fail("token cache: cannot create folder {}: {}", cache_dir, error.message());
-  write_atomically(path, serialize(split, keys));
+  nn::write_file_atomically(path, serialize(split, keys), "token cache");
   if (outcome) *outcome = result;
   return split;
 }

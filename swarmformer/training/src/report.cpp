@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "sf/core/error.hpp"
+#include "sf/nn/atomic_file.hpp"
 
 #ifndef SF_GIT_COMMIT
 #define SF_GIT_COMMIT "unknown"
@@ -50,20 +51,7 @@ std::string metrics_table(const nlohmann::json& metrics) {
 }  // namespace
 
 void write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string temporary = fmt::format("{}.tmp-{}", path, ::getpid());
-  {
-    std::ofstream stream(temporary, std::ios::binary | std::ios::trunc);
-    if (!stream) fail("cannot write {}: {}", temporary, std::strerror(errno));
-    stream << text;
-    stream.flush();
-    if (!stream) fail("cannot write {}: {}", temporary, std::strerror(errno));
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) {
-    std::filesystem::remove(temporary);
-    fail("cannot rename {} to {}: {}", temporary, path, error.message());
-  }
+  nn::write_file_atomically(path, text, "write " + std::filesystem::path(path).filename().string());
 }
 
 void write_report(const std::string& run_dir, const nlohmann::json& report) {

@@ -3,12 +3,15 @@
 
 #include "run_setup.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "sf/autograd/functional.hpp"
 #include "sf/core/compute.hpp"
@@ -28,23 +31,41 @@
 namespace sf {
 namespace {
 
+// metrics.jsonl: one JSON line per entry, appended with one write() each. A write that fails
+// (a full disk) is an error naming the file, and the partial line is cut off again, so every
+// line of the file stays a whole JSON object.
 class MetricsLog {
  public:
-  MetricsLog(const std::string& path, bool enabled) : enabled_(enabled) {
-    if (enabled_) {
-      stream_.open(path, std::ios::app);
-      if (!stream_) fail("cannot open {} for writing", path);
-    }
+  MetricsLog(std::string path, bool enabled) : path_(std::move(path)) {
+    if (!enabled) return;
+    descriptor_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (descriptor_ < 0) fail("cannot open {} for writing: {}", path_, std::strerror(errno));
   }
+  ~MetricsLog() {
+    if (descriptor_ >= 0) ::close(descriptor_);
+  }
+  MetricsLog(const MetricsLog&) = delete;
+  MetricsLog& operator=(const MetricsLog&) = delete;
   void write(const nlohmann::json& entry) {
-    if (!enabled_) return;
-    stream_ << entry.dump() << '\n';
-    stream_.flush();
+    if (descriptor_ < 0) return;
+    const std::string line = entry.dump() + "\n";
+    const off_t before = ::lseek(descriptor_, 0, SEEK_END);
+    std::size_t written = 0;
+    while (written < line.size()) {
+      const ssize_t count = ::write(descriptor_, line.data() + written, line.size() - written);
+      if (count < 0 && errno == EINTR) continue;
+      if (count <= 0) {
+        const std::string reason = std::strerror(count < 0 ? errno : ENOSPC);
+        const bool cut = before >= 0 && ::ftruncate(descriptor_, before) == 0;
+        fail("cannot write {}: {}{}", path_, reason, cut ? "" : " (a partial last line may remain)");
+      }
+      written += static_cast<std::size_t>(count);
+    }
   }
 
  private:
-  bool enabled_;
-  std::ofstream stream_;
+  std::string path_;
+  int descriptor_ = -1;
 };
 
 std::string format_duration(double seconds) {
@@ -57,7 +78,7 @@ std::string format_duration(double seconds) {
 
 // Everything a run holds, in the order it is built.
 struct Trainer::Run {
-  Run(const TrainOptions& run_options, Communicator& run_communicator, const TaskFactory& make_task)
+  Run(const TrainOptions& run_options, Communicator& run_communicator)
       : options(run_options),
         communicator(run_communicator),
         root(run_communicator.is_root()),
@@ -76,6 +97,7 @@ struct Trainer::Run {
       communicator.abort(mismatch);
   }
   void save_weights(const std::string& path, const TaskEvaluation& evaluation, std::int64_t epoch);
+  void settle_stop();
   void log_step(const std::vector<double>& stats, double batch_loss, double gradient_norm, double seconds,
                 std::int64_t global_count);
 
@@ -120,8 +142,24 @@ void Trainer::Run::save_weights(const std::string& path, const TaskEvaluation& e
                        {"class_names", task->class_names()}});
 }
 
+// Whether the run is over follows from its state and its (possibly resumed, changed) config:
+// a run that finished its epochs continues when a resume raises `epochs`; one stopped by
+// max_steps continues when it raises max_steps; early stopping stays.
+void Trainer::Run::settle_stop() {
+  const bool early_stopped = training.early_stopping_patience > 0 &&
+                             state.evaluations_without_improvement >= training.early_stopping_patience;
+  const bool at_max_steps = training.max_steps > 0 && state.step >= training.max_steps;
+  stop = early_stopped || at_max_steps;
+  stopped_by_max_steps = at_max_steps && !early_stopped && state.epoch < training.epochs;
+  if (!state.finished) return;
+  if (stop || state.epoch >= training.epochs)
+    message(fmt::format("train: the run in {} had finished; re-evaluating its best checkpoint", options.out));
+  else
+    message(fmt::format("train: the run in {} had finished; it continues to epoch {}", options.out, training.epochs));
+}
+
 Trainer::Trainer(const TrainOptions& options, Communicator& communicator, const TaskFactory& make_task)
-    : run_(std::make_unique<Run>(options, communicator, make_task)) {
+    : run_(std::make_unique<Run>(options, communicator)) {
   Run& run = *run_;
   run.config_source = options.config.empty() ? "enhanced-small" : options.config;  // a resume reads its own below
   if (run.root) std::filesystem::create_directories(options.out);
@@ -161,7 +199,6 @@ Trainer::Trainer(const TrainOptions& options, Communicator& communicator, const 
     const nlohmann::json noise = loaded.metadata.value("noise", nlohmann::json());
     run.model->noise_generator() =
         Generator(noise.at("seed").get<std::uint64_t>(), noise.at("offset").get<std::uint64_t>());
-    if (run.state.finished) run.message(fmt::format("train: the run in {} had finished; re-evaluating its best checkpoint", options.out));
   } else {
     // Every rank starts from rank 0's weights (identical by construction; broadcast makes sure).
     std::vector<Tensor> values;
@@ -175,9 +212,7 @@ Trainer::Trainer(const TrainOptions& options, Communicator& communicator, const 
                                .overlap = run.training.allreduce_overlap});
   run.check_parameters(options.resume ? "after loading " + run.last_path : "after broadcasting the initial weights");
   run.log = std::make_unique<MetricsLog>(options.out + "/metrics.jsonl", run.root);
-  // A run stopped by max_steps is not finished: --resume with a larger max_steps continues it.
-  run.stop = run.state.finished || (run.training.max_steps > 0 && run.state.step >= run.training.max_steps);
-  run.stopped_by_max_steps = !run.state.finished && run.stop;
+  run.settle_stop();
 }
 
 Trainer::~Trainer() = default;
