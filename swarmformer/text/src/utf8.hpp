@@ -1,4 +1,5 @@
-// Strict UTF-8 decoding shared by the tokenizer and the dataset loaders (internal header).
+// Strict UTF-8 decoding shared by the tokenizer and the dataset loaders (internal header), on
+// utf8proc (already the tokenizer's Unicode tables).
 //
 // "Strict" means exactly the well-formed sequences of Unicode §3.9, table 3-7: no overlong forms,
 // no surrogates (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequences. Python's
@@ -12,49 +13,28 @@
 #include <string>
 #include <string_view>
 
+#include <utf8proc.h>
+
 namespace sf::utf8 {
 
 inline constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
 // Decodes the code point starting at text[position]. On success stores it in `code_point`, returns
-// the sequence length (1..4); on an ill-formed sequence returns 0.
+// the sequence length (1..4); on an ill-formed sequence returns 0. utf8proc_iterate checks exactly
+// table 3-7 (the lead byte's range, the second byte's range after E0, ED, F0 and F4, continuation
+// bytes, truncation); ASCII is answered without the call.
 inline int decode(std::string_view text, std::size_t position, char32_t& code_point) {
-  const auto byte = [&](std::size_t index) { return static_cast<unsigned char>(text[index]); };
-  const std::size_t left = text.size() - position;
-  const unsigned char lead = byte(position);
+  const auto lead = static_cast<unsigned char>(text[position]);
   if (lead < 0x80) {
     code_point = lead;
     return 1;
   }
-  // Allowed ranges of the second byte depend on the lead byte (this is what rules out overlong
-  // forms and surrogates); later bytes are always 0x80..0xBF.
-  int length = 0;
-  unsigned char second_low = 0x80, second_high = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) second_low = 0xA0;
-    if (lead == 0xED) second_high = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) second_low = 0x90;
-    if (lead == 0xF4) second_high = 0x8F;
-  } else {
-    return 0;
-  }
-  if (left < static_cast<std::size_t>(length)) return 0;
-  const unsigned char second = byte(position + 1);
-  if (second < second_low || second > second_high) return 0;
-  char32_t value = lead & (0xFF >> (length + 1));
-  value = (value << 6) | (second & 0x3F);
-  for (int index = 2; index < length; ++index) {
-    const unsigned char next = byte(position + static_cast<std::size_t>(index));
-    if ((next & 0xC0) != 0x80) return 0;
-    value = (value << 6) | (next & 0x3F);
-  }
-  code_point = value;
-  return length;
+  utf8proc_int32_t value = 0;
+  const utf8proc_ssize_t length = utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(text.data() + position),
+                                                   static_cast<utf8proc_ssize_t>(text.size() - position), &value);
+  if (length <= 0) return 0;
+  code_point = static_cast<char32_t>(value);
+  return static_cast<int>(length);
 }
 
 // The byte offset of the first ill-formed sequence, or npos when `text` is valid UTF-8.
@@ -79,21 +59,9 @@ inline std::size_t first_invalid(std::string_view text) {
 
 // Appends the UTF-8 encoding of a valid code point.
 inline void append(std::string& output, char32_t code_point) {
-  if (code_point < 0x80) {
-    output.push_back(static_cast<char>(code_point));
-  } else if (code_point < 0x800) {
-    output.push_back(static_cast<char>(0xC0 | (code_point >> 6)));
-    output.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
-  } else if (code_point < 0x10000) {
-    output.push_back(static_cast<char>(0xE0 | (code_point >> 12)));
-    output.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
-    output.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
-  } else {
-    output.push_back(static_cast<char>(0xF0 | (code_point >> 18)));
-    output.push_back(static_cast<char>(0x80 | ((code_point >> 12) & 0x3F)));
-    output.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
-    output.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
-  }
+  utf8proc_uint8_t bytes[4];
+  const utf8proc_ssize_t length = utf8proc_encode_char(static_cast<utf8proc_int32_t>(code_point), bytes);
+  output.append(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(length));
 }
 
 // A short, printable description of the bytes around an invalid sequence, for error messages:
