@@ -11,7 +11,7 @@ packages=(
   build-essential cmake pkg-config git python3
   libxsimd-dev xtl-dev libtbb-dev libboost-test-dev libfmt-dev   # the required set
   libopenmpi-dev openmpi-bin                                     # distributed training
-  libutf8proc-dev zlib1g-dev                                     # tokenizer Unicode, gzip/tar reading
+  libutf8proc-dev zlib1g-dev libarchive-dev                      # tokenizer Unicode, gzip, tar datasets
   libcli11-dev nlohmann-json3-dev                                # command line, JSON configs/headers
   libopenblas-dev                                                # GEMM benchmark baseline only
   libdnnl-dev                                                    # bfloat16 GEMM benchmark baseline only

@@ -143,14 +143,14 @@ BOOST_AUTO_TEST_CASE(aclimdb_bad_data) {
   const std::string compressed = sf::test::read_bytes(directory / "whole.tar.gz");
   write_file(directory / "truncated.tar.gz", compressed.substr(0, compressed.size() / 2));
   sf::test::check_error_message([&] { sf::load_dataset((directory / "truncated.tar.gz").string(), "train"); },
-                                "truncated.tar.gz: truncated gzip file");
+                                "truncated.tar.gz: cannot read the archive: truncated gzip input");
   // Cut inside a member's data, then inside a header block.
   write_file(directory / "cut.tar", archive.substr(0, 512 + 512 + 4));
   sf::test::check_error_message([&] { sf::load_dataset((directory / "cut.tar").string(), "train"); },
-                                "cut.tar: truncated file: the data ends inside the data of member aclImdb/train/neg/10_2.txt");
+                                "cut.tar: the data of member aclImdb/train/neg/10_2.txt: Truncated tar archive");
   write_file(directory / "cut_header.tar", archive.substr(0, 512 + 100));
   sf::test::check_error_message([&] { sf::load_dataset((directory / "cut_header.tar").string(), "train"); },
-                                "cut_header.tar: tar offset 512: truncated tar archive");
+                                "cut_header.tar: a damaged tar archive at member 2: Truncated tar archive");
   write_gzip(directory / "other.tar.gz", tar_member("data/readme.txt", "hello") + std::string(1024, '\0'));
   sf::test::check_error_message([&] { sf::load_dataset((directory / "other.tar.gz").string(), "train"); },
                                 "the archive has no aclImdb/train/neg/*.txt files");
@@ -158,7 +158,7 @@ BOOST_AUTO_TEST_CASE(aclimdb_bad_data) {
   bad_checksum[10] = 'X';
   write_file(directory / "checksum.tar", bad_checksum);
   sf::test::check_error_message([&] { sf::load_dataset((directory / "checksum.tar").string(), "train"); },
-                                "checksum mismatch");
+                                "checksum.tar: cannot read the archive: Unrecognized archive format");
 }
 
 BOOST_AUTO_TEST_CASE(jsonl_formats) {

@@ -1,23 +1,20 @@
 // The Stanford aclImdb layout: aclImdb/{train,test}/{neg,pos}/<id>_<rating>.txt, as a directory
 // or inside aclImdb_v1.tar.gz.
 //
-// The archive is read as a stream (gunzip + tar, no temporary files). Tar in brief: the archive is
-// a sequence of 512-byte blocks; each member is one header block followed by its data rounded up
-// to whole blocks; two zero blocks end it. Header fields used here (offsets in bytes):
-//   name[100] @0, size[12] @124 (octal text, or base-256 binary when its first byte has the high
-//   bit set), checksum[8] @148 (sum of the header bytes with this field read as spaces),
-//   type @156 ('0'/'\0' file, '5' directory, 'L' GNU long name, 'x'/'g' pax headers),
-//   magic[6] @257 ("ustar\0" for POSIX, whose prefix[155] @345 is prepended to the name).
-// Long names: GNU 'L' members hold the next member's name as data; pax 'x' members hold
-// "<length> path=<name>\n" records.
+// The archive is read as a stream by libarchive (gzip or plain; ustar, GNU and pax tar, long
+// names included), no temporary files: each wanted regular member's data is handed over whole.
 #include <algorithm>
 #include <array>
 #include <functional>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <utility>
+
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "dataset_internal.hpp"
 #include "sf/core/error.hpp"
@@ -59,84 +56,47 @@ int member_label(const std::string& member, const std::string& split, std::strin
   return -1;
 }
 
-std::uint64_t parse_tar_number(const char* field, std::size_t width, const std::string& where) {
-  const auto first = static_cast<unsigned char>(field[0]);
-  if (first & 0x80) {  // GNU base-256 for values that do not fit in octal
-    std::uint64_t value = first & 0x7F;
-    for (std::size_t index = 1; index < width; ++index) value = (value << 8) | static_cast<unsigned char>(field[index]);
-    return value;
-  }
-  std::uint64_t value = 0;
-  std::size_t index = 0;
-  while (index < width && (field[index] == ' ' || field[index] == '\0')) ++index;
-  for (; index < width && field[index] >= '0' && field[index] <= '7'; ++index) value = value * 8 + static_cast<std::uint64_t>(field[index] - '0');
-  if (index < width && field[index] != ' ' && field[index] != '\0') fail("{}: corrupt tar header (bad number field)", where);
-  return value;
-}
-
-std::string c_string(const char* field, std::size_t width) { return std::string(field, strnlen(field, width)); }
-
-// The "path" value of a pax extended header ("<length> <key>=<value>\n" records), or empty.
-std::string pax_path(const std::string& records, const std::string& where) {
-  std::string path;
-  std::size_t position = 0;
-  while (position < records.size()) {
-    const std::size_t space = records.find(' ', position);
-    if (space == std::string::npos) break;
-    const std::size_t length = std::strtoull(records.c_str() + position, nullptr, 10);
-    if (length == 0 || position + length > records.size()) fail("{}: corrupt pax header", where);
-    const std::string record = records.substr(space + 1, position + length - space - 2);  // without "\n"
-    if (record.starts_with("path=")) path = record.substr(5);
-    position += length;
-  }
-  return path;
-}
-
 }  // namespace
 
 namespace detail {
 
 void read_tar(const std::string& path, const std::function<bool(const std::string& name)>& wanted,
               const std::function<void(const std::string& name, std::string data)>& take) {
-  InputFile input(path);
-  std::string long_name;
-  std::array<char, 512> header{};
-  std::uint64_t offset = 0;  // of the current header, in the uncompressed archive
-  std::string data;
-  for (;; offset += 512) {
-    const std::size_t count = input.read(header.data(), header.size());
-    if (count == 0) break;  // some writers omit the two zero blocks at the end
-    const std::string where = fmt::format("{}: tar offset {}", path, offset);
-    if (count < header.size()) fail("{}: truncated tar archive (a header block ends early)", where);
-    if (std::all_of(header.begin(), header.end(), [](char byte) { return byte == 0; })) break;
-    std::uint64_t checksum = 0;
-    for (std::size_t index = 0; index < header.size(); ++index)
-      checksum += (index >= 148 && index < 156) ? ' ' : static_cast<unsigned char>(header[index]);
-    if (checksum != parse_tar_number(&header[148], 8, where))
-      fail("{}: not a tar archive, or a corrupt header (checksum mismatch)", where);
-    const std::uint64_t size = parse_tar_number(&header[124], 12, where);
-    const std::uint64_t padded = (size + 511) / 512 * 512;
-    const char type = header[156];
-    std::string name = c_string(&header[0], 100);
-    if (std::memcmp(&header[257], "ustar\0", 6) == 0 && header[345] != '\0') name = c_string(&header[345], 155) + "/" + name;
-    if (!long_name.empty()) name = std::exchange(long_name, {});
-
-    const bool metadata = type == 'L' || type == 'x';
-    const bool file = (type == '0' || type == '\0' || type == '7') && wanted(name);
-    if (metadata || file) {
-      if (size > (1ull << 32)) fail("{}: member {} is implausibly large ({} bytes)", where, name, size);
-      data.resize(static_cast<std::size_t>(padded));
-      input.read_exactly(data.data(), data.size(), "the data of member " + name);
-      data.resize(static_cast<std::size_t>(size));
-      if (type == 'L') long_name = c_string(data.data(), data.size());
-      else if (type == 'x') long_name = pax_path(data, where);
-      else take(name, std::move(data));
-    } else {
-      // Skip the member's data; gzip cannot seek, so read it into a scratch block.
-      std::array<char, 512> scratch{};
-      for (std::uint64_t left = padded; left > 0; left -= 512) input.read_exactly(scratch.data(), 512, "the data of member " + name);
+  struct Free {
+    void operator()(archive* reader) const { archive_read_free(reader); }
+  };
+  const std::unique_ptr<archive, Free> reader(archive_read_new());
+  if (!reader) fail("{}: cannot start an archive reader (out of memory)", path);
+  archive_read_support_filter_gzip(reader.get());
+  archive_read_support_format_tar(reader.get());
+  const auto problem = [&] {
+    const char* text = archive_error_string(reader.get());
+    return std::string(text ? text : "unknown error");
+  };
+  if (!fs::is_regular_file(path)) fail("{}: no such file", path);
+  if (archive_read_open_filename(reader.get(), path.c_str(), 1 << 16) != ARCHIVE_OK)
+    fail("{}: cannot read the archive: {}", path, problem());
+  archive_entry* entry = nullptr;
+  std::int64_t members = 0;
+  for (;; ++members) {
+    const int status = archive_read_next_header(reader.get(), &entry);
+    if (status == ARCHIVE_EOF) break;
+    if (status < ARCHIVE_WARN)
+      fail("{}: a damaged tar archive at member {}: {}", path, members + 1, problem());
+    const char* pathname = archive_entry_pathname(entry);
+    const std::string name = pathname ? pathname : "";
+    if (archive_entry_filetype(entry) != AE_IFREG || !wanted(name)) continue;  // libarchive skips the data
+    const la_int64_t size = archive_entry_size(entry);
+    if (size < 0 || size > (la_int64_t{1} << 32)) fail("{}: member {} is implausibly large ({} bytes)", path, name, size);
+    std::string data(static_cast<std::size_t>(size), '\0');
+    std::size_t filled = 0;
+    while (filled < data.size()) {
+      const la_ssize_t got = archive_read_data(reader.get(), data.data() + filled, data.size() - filled);
+      if (got < 0) fail("{}: the data of member {}: {}", path, name, problem());
+      if (got == 0) fail("{}: truncated archive: the data of member {} ends after {} of {} bytes", path, name, filled, size);
+      filled += static_cast<std::size_t>(got);
     }
-    offset += padded;
+    take(name, std::move(data));
   }
 }
 

@@ -92,8 +92,8 @@ TextDataset aclimdb_dataset(std::vector<AclImdbFile> files, const std::string& s
 std::string lower_case_ascii(std::string_view text);
 
 // Streams a tar (or tar.gz) archive: take(name, data) for every regular member whose name
-// wanted(name) accepts, in archive order (GNU long names and pax paths resolved). Errors name the
-// archive and the offset.
+// wanted(name) accepts, in archive order (GNU long names and pax paths resolved), read by
+// libarchive. Errors name the archive, and the member where there is one.
 void read_tar(const std::string& path, const std::function<bool(const std::string& name)>& wanted,
               const std::function<void(const std::string& name, std::string data)>& take);
 
