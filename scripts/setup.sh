@@ -3,6 +3,7 @@
 #
 #   scripts/setup.sh                 # packages + Release build in build/
 #   SF_WITH_TORCH=1 scripts/setup.sh # also python3-torch (CI only: the PyTorch parity tests)
+#   SF_WITH_FUZZ=1 SF_PACKAGES_ONLY=1 scripts/setup.sh  # clang + libFuzzer, no build (scripts/fuzz.sh)
 #   SF_BUILD_DIR=other scripts/setup.sh, SF_CMAKE_ARGS="-DSF_ARCH=x86-64-v3" scripts/setup.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,7 @@ packages=(
   wordnet-base                                                   # WordNet data for synonym augmentation
 )
 if [[ "${SF_WITH_TORCH:-0}" == 1 ]]; then packages+=(python3-torch); fi
+if [[ "${SF_WITH_FUZZ:-0}" == 1 ]]; then packages+=(clang libfuzzer-14-dev); fi
 
 missing=()
 for package in "${packages[@]}"; do
@@ -33,6 +35,7 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+if [[ "${SF_PACKAGES_ONLY:-0}" == 1 ]]; then exit 0; fi
 build_dir="${SF_BUILD_DIR:-build}"
 # shellcheck disable=SC2086
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release ${SF_CMAKE_ARGS:-} >/dev/null

@@ -16,7 +16,8 @@ if [[ "${SF_SKIP_SANITIZERS:-0}" != 1 ]]; then
   # the tests labelled unit (no CLI, no MPI, no gradcheck suite): that keeps CI under 25 minutes.
   cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSF_SANITIZE=ON -DSF_BUILD_BENCHMARKS=OFF \
     -DSF_WITH_MPI=OFF -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" >/dev/null
-  cmake --build build-sanitize -j"$jobs" --target test_core test_autograd test_nn test_swarmformer
+  cmake --build build-sanitize -j"$jobs" --target test_core test_autograd test_nn test_swarmformer fuzz_tokenizer \
+    fuzz_safetensors fuzz_jsonl fuzz_csv fuzz_tar fuzz_config fuzz_set_override
   (cd build-sanitize && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --output-on-failure -j"$jobs" -L unit -LE slow)
 fi
