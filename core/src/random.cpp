@@ -25,7 +25,7 @@ template <class Make>
 void fill_from_blocks(Tensor& tensor, Generator& generator, Make&& make) {
   Tensor target = tensor.is_contiguous() ? tensor : Tensor::empty(tensor.shape(), tensor.dtype());
   const std::int64_t count = target.numel();
-  const std::uint64_t first = generator.reserve(static_cast<std::uint64_t>(count));
+  const std::uint64_t first = generator.reserve_draw(count, 1).first;
   dispatch_dtype(target.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* out = target.data<T>();
@@ -55,6 +55,19 @@ std::array<std::uint32_t, 4> philox4x32(std::array<std::uint32_t, 4> counter, st
 std::array<std::uint32_t, 4> Generator::block(std::uint64_t index) const {
   return philox4x32({static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(index >> 32), philox::kCounterWord2, 0u},
                     {static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)});
+}
+
+Generator::Placement Generator::reserve_draw(std::int64_t count, std::int64_t values_per_counter) {
+  const auto counters = [&](std::int64_t values) {
+    return static_cast<std::uint64_t>((values + values_per_counter - 1) / values_per_counter);
+  };
+  if (shard.rows == 0) return {reserve(counters(count)), 0};
+  if (shard.local <= 0 || shard.first < 0 || shard.first + shard.local > shard.rows || count % shard.local != 0)
+    fail("Generator: a draw of {} values is not whole rows of this process's share (rows {} to {} of a batch of {})",
+         count, shard.first, shard.first + shard.local, shard.rows);
+  const std::int64_t row = count / shard.local, start = shard.first * row;
+  const std::uint64_t base = reserve(counters(shard.rows * row));
+  return {base + static_cast<std::uint64_t>(start / values_per_counter), start % values_per_counter};
 }
 
 Generator Generator::fork(std::uint64_t stream) const {

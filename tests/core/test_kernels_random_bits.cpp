@@ -4,8 +4,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
+#include "sf/core/compute_elementwise.hpp"
+#include "sf/core/error.hpp"
 #include "sf/core/kernels/random_bits.hpp"
 #include "sf/core/parallel.hpp"
 #include "sf/core/random.hpp"
@@ -48,6 +51,33 @@ BOOST_AUTO_TEST_CASE(dropout_threshold_edges) {
   for (double value : mask) BOOST_TEST(value == 1.0);
   sf::kernels::dropout_mask<double>(1, 0, 0, 1.0, mask.data(), 100);  // keep probability 0
   for (double value : mask) BOOST_TEST(value == 0.0);
+}
+
+// A batch split over processes (Generator::Shard) draws, row for row, what the whole batch draws,
+// and leaves every process's generator where the whole draw leaves it: dropout masks (four values
+// per counter, rows of 7 so shares start inside a counter) and uniform fills (one per counter).
+BOOST_AUTO_TEST_CASE(a_batch_split_into_shards_draws_what_the_whole_batch_draws) {
+  const std::int64_t rows = 6, row = 7;
+  const sf::Generator start(99, 13);
+  sf::Generator whole = start;
+  const std::vector<double> mask = sf::compute::dropout_mask({rows, row}, whole, 0.5).to_vector();
+  const std::vector<double> uniforms = sf::uniform({rows, row}, whole).to_vector();
+  for (const auto& [first, local] : std::vector<std::pair<std::int64_t, std::int64_t>>{{0, 2}, {2, 3}, {5, 1}, {0, 6}}) {
+    sf::Generator shard = start;
+    shard.shard = {.rows = rows, .first = first, .local = local};
+    const std::vector<double> part = sf::compute::dropout_mask({local, row}, shard, 0.5).to_vector();
+    const std::vector<double> part_uniforms = sf::uniform({local, row}, shard).to_vector();
+    BOOST_TEST_INFO("rows " << first << " to " << first + local);
+    BOOST_TEST(part == std::vector<double>(mask.begin() + first * row, mask.begin() + (first + local) * row),
+               boost::test_tools::per_element());
+    BOOST_TEST(part_uniforms ==
+                   std::vector<double>(uniforms.begin() + first * row, uniforms.begin() + (first + local) * row),
+               boost::test_tools::per_element());
+    BOOST_TEST(shard.offset == whole.offset);
+  }
+  sf::Generator wrong = start;
+  wrong.shard = {.rows = rows, .first = 0, .local = 4};
+  BOOST_CHECK_THROW(sf::compute::dropout_mask({3, 5}, wrong, 0.5), sf::Error);  // 15 values are not 4 whole rows
 }
 
 BOOST_AUTO_TEST_SUITE_END()

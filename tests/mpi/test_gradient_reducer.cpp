@@ -207,16 +207,6 @@ BOOST_AUTO_TEST_CASE(checksum_sees_one_bit_and_the_shapes) {
   BOOST_TEST(parameter_checksum({flat}) != parameter_checksum({square}));
 }
 
-BOOST_AUTO_TEST_CASE(ranks_draw_independent_noise_from_the_shared_offset) {
-  const Generator shared(1234, 77);
-  const Generator rank_zero = rank_noise_stream(shared, 0), rank_one = rank_noise_stream(shared, 1);
-  BOOST_TEST(rank_zero.seed == shared.seed);
-  BOOST_TEST(rank_zero.offset == shared.offset);
-  BOOST_TEST(rank_one.seed != shared.seed);
-  BOOST_TEST(rank_one.offset == shared.offset);
-  BOOST_TEST(rank_noise_stream(shared, 2).seed != rank_one.seed);
-}
-
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace sf

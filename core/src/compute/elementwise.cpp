@@ -2,7 +2,9 @@
 // then the strided kernels of kernels/elementwise.hpp.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "broadcast.hpp"
 #include "sf/core/compute_elementwise.hpp"
@@ -192,14 +194,23 @@ Tensor dropout_mask(const Shape& shape, Generator& generator, double drop_probab
     fail("dropout_mask: drop probability must be in [0, 1], got {} (shape {})", drop_probability, shape_string(shape));
   Tensor mask = Tensor::empty(shape, dtype);
   const std::int64_t count = mask.numel();
-  // One Philox block (four 32-bit words) per four elements; see kernels/random_bits.hpp.
-  const std::uint64_t first = generator.reserve(static_cast<std::uint64_t>((count + 3) / 4));
+  // One Philox block (four 32-bit words) per four elements; see kernels/random_bits.hpp. A
+  // process's share of a split batch may start inside a block (Generator::Shard): then the block's
+  // first `skip` values are drawn too and dropped.
+  const Generator::Placement placement = generator.reserve_draw(count, 4);
   const double keep = 1.0 - drop_probability;
   const double scale = dropout_kept_value(drop_probability, dtype);
   const auto keep_threshold = static_cast<std::uint64_t>(std::llround(std::ldexp(keep, 32)));
   dispatch_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
-    kernels::dropout_mask<T>(generator.seed, first, keep_threshold, static_cast<T>(scale), mask.data<T>(), count);
+    if (placement.skip == 0) {
+      kernels::dropout_mask<T>(generator.seed, placement.first, keep_threshold, static_cast<T>(scale), mask.data<T>(), count);
+      return;
+    }
+    std::vector<T> drawn(static_cast<std::size_t>(count + placement.skip));
+    kernels::dropout_mask<T>(generator.seed, placement.first, keep_threshold, static_cast<T>(scale), drawn.data(),
+                             count + placement.skip);
+    std::copy(drawn.begin() + placement.skip, drawn.end(), mask.data<T>());
   });
   return mask;
 }

@@ -19,10 +19,6 @@ bool launched_by_mpi() {
   return false;
 }
 
-Generator rank_noise_stream(const Generator& shared, int rank) {
-  if (rank == 0) return shared;
-  return Generator(Generator(shared.seed).fork(static_cast<std::uint64_t>(rank)).seed, shared.offset);
-}
 
 #ifdef SF_HAVE_MPI
 namespace {

@@ -293,18 +293,23 @@ bool Trainer::step() {
   std::vector<std::int64_t> rows(run.order.begin() + local_first, run.order.begin() + local_last);
   model.train();
   model.set_training_step(state.step);
-  const Generator shared_noise = model.noise_generator();
-  if (communicator.size() > 1) model.noise_generator() = rank_noise_stream(shared_noise, communicator.rank());
+  // Noise (dropout, Gumbel) by the row's place in the global batch: every rank reserves the whole
+  // batch's counters and fills its own rows, so any number of ranks draws what one process draws.
+  Generator& noise = model.noise_generator();
+  const std::uint64_t noise_start = noise.offset;
+  if (!rows.empty()) noise.shard = {.rows = global_count, .first = local_first - first, .local = local_last - local_first};
   run.reducer->begin_step();
   const StepOutcome outcome = run.task->step(model, rows, global_count, state.epoch, run.reducer->hook());
-  // loss sum, correct, stop requests, noise draws, units (examples or masked tokens)
-  std::vector<double> stats{outcome.loss_sum, outcome.correct, 0.0, 0.0, outcome.units};
+  noise.shard = {};
+  // loss sum, correct, stop requests, noise counters, units (examples or masked tokens), ranks with rows
+  std::vector<double> stats{outcome.loss_sum, outcome.correct, 0.0, 0.0, outcome.units, rows.empty() ? 0.0 : 1.0};
   stats[2] = run.options.events.stop_requested && run.options.events.stop_requested() ? 1.0 : 0.0;
-  stats[3] = static_cast<double>(model.noise_generator().offset - shared_noise.offset);
+  stats[3] = static_cast<double>(noise.offset - noise_start);
   run.reducer->finish_step();
   communicator.allreduce_sum(stats);
-  if (communicator.size() > 1)
-    model.noise_generator() = Generator(shared_noise.seed, shared_noise.offset + static_cast<std::uint64_t>(stats[3]));
+  // Ranks with rows advanced by the same count; a rank with an empty share catches up.
+  if (communicator.size() > 1 && stats[5] > 0.0)
+    noise.offset = noise_start + static_cast<std::uint64_t>(stats[3] / stats[5]);
   const double batch_loss = stats[4] > 0.0 ? stats[0] / stats[4] : 0.0;
   const UpdateOutcome update = apply_update(run.parameters, *run.optimizer, *run.schedule, state.step,
                                             training.gradient_clip, batch_loss, run.average.get());

@@ -4,6 +4,10 @@
 // (seed, offset + i), so a draw filled by any number of threads in any order gives the same
 // values, and the generator's whole state is two integers that a checkpoint can store.
 // After a draw of n values the offset advances by n.
+//
+// Data parallelism (Generator::Shard): when a batch is split over processes, a draw reserves the
+// counters of the whole batch and each process fills its own rows from their place in it, so every
+// row gets the same noise whichever process holds it, and 1, 2 or 4 processes train alike.
 #pragma once
 
 #include <array>
@@ -20,6 +24,19 @@ struct Generator {
   std::uint64_t seed = 0;
   std::uint64_t offset = 0;
 
+  // The batch split: the outermost dimension of every draw is a batch of `rows` rows, of which
+  // this process holds rows [first, first + local). rows == 0 (the default): a draw is the whole
+  // batch. Not part of the state a checkpoint stores; the trainer sets it for each step.
+  struct Shard {
+    std::int64_t rows = 0, first = 0, local = 0;
+  };
+  Shard shard;
+  // Where a draw's values start: value `skip` of counter `first` (values_per_counter per block).
+  struct Placement {
+    std::uint64_t first = 0;
+    std::int64_t skip = 0;
+  };
+
   Generator() = default;
   explicit Generator(std::uint64_t seed_value, std::uint64_t offset_value = 0)
       : seed(seed_value), offset(offset_value) {}
@@ -32,6 +49,10 @@ struct Generator {
     offset += count;
     return first;
   }
+  // Reserves the counters of a draw of `count` values, `values_per_counter` per Philox block: for
+  // the whole batch when sharded (count must then be `shard.local` whole rows), and says where this
+  // process's values start. Unsharded it is reserve(ceil(count / values_per_counter)), skip 0.
+  Placement reserve_draw(std::int64_t count, std::int64_t values_per_counter);
   // A generator for an independent stream (e.g. one per data-loader epoch), derived from seed.
   Generator fork(std::uint64_t stream) const;
   // Scalars, consuming one counter value each.

@@ -18,12 +18,5 @@ bool launched_by_mpi();
 // The communicator for this process; MPI is initialized on first use and finalized at exit.
 std::unique_ptr<Communicator> make_communicator();
 
-// The dropout/Gumbel noise stream rank `rank` draws its share of a training step from, when the
-// step starts from the shared stream `shared` (the one checkpoints store). Rank 0 continues
-// `shared` itself, so one process trains exactly as before; every other rank gets an independent
-// stream at the same offset, so no two ranks draw the same masks for their rows. After the step
-// every rank continues from `shared` advanced by what all ranks drew together (so no rank's
-// stream is reused, even after a step in which some rank had no rows).
-Generator rank_noise_stream(const Generator& shared, int rank);
 
 }  // namespace sf
