@@ -8,7 +8,8 @@
 //   the bucket size and overlap on/off change nothing (bit for bit, dropout on);
 //   with dropout and Gumbel noise on, 1 process, 2 and 4 ranks give the same losses (1e-6);
 //   a 2-rank run with dropout stopped and resumed equals the uninterrupted run, bit for bit;
-//   a 2-rank run resumes on 1 process and ends like the 1-process run;
+//   a 2-rank run resumes on 1 process and ends like the 1-process run; with the noise on, a
+//     2-rank run resumes on 1 process or on 4 ranks and follows the uninterrupted 2-rank run;
 //   SIGKILL of rank 1 mid-epoch ends the job with an error naming rank 1, last.safetensors still
 //     loads (model and optimizer), and --resume runs to the end;
 //   `pretrain` (masked LM) on 2 ranks follows 1 process.
@@ -369,6 +370,22 @@ BOOST_AUTO_TEST_CASE(a_noisy_two_rank_run_resumes_bit_for_bit) {
   BOOST_TEST((step_losses(directory / "run") == step_losses(two_rank_noisy_reference())));
   BOOST_TEST((checkpoint_tensors(directory / "run/last.safetensors") ==
               checkpoint_tensors(two_rank_noisy_reference() / "last.safetensors")));
+}
+
+// With the noise on too: a 2-rank run stopped at step 4 resumes on 1 process, or on 4 ranks, and
+// follows the uninterrupted 2-rank run (the noise does not depend on the number of ranks).
+BOOST_AUTO_TEST_CASE(a_noisy_two_rank_run_resumes_on_one_process_or_four_ranks) {
+  for (const int ranks : {0, 4}) {
+    const fs::path directory = work_directory("noisy_resume_on_" + std::to_string(ranks));
+    run(2, training_arguments(directory / "run", true, {"allreduce_bucket_mb=0", "allreduce_overlap=false", "max_steps=4"}),
+        directory / "log_first.txt");
+    std::vector<std::string> resume = {SF_SWARMFORMER_BINARY, "train", "--data", write_dataset().string(), "--vocab",
+                                       vocabulary().path, "--out", (directory / "run").string(), "--no-progress",
+                                       "--threads", "1", "--resume", "--set", "max_steps=8"};
+    run(ranks, resume, directory / "log_resumed.txt");
+    BOOST_TEST_CONTEXT("resumed on " << (ranks == 0 ? 1 : ranks) << " process(es)")
+    check_losses_close(step_losses(directory / "run"), step_losses(two_rank_noisy_reference()), 1, 1e-6);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_two_rank_run_resumes_on_one_process) {
