@@ -20,15 +20,15 @@ namespace {
 
 using sf::compute::Unary;
 
-struct SoftplusBackward : sf::Node {
+struct SoftplusBackward : sf::SavingNode<SoftplusBackward> {
   sf::SavedTensor input;
+  auto saved() { return std::tie(input); }
   double slope = 1.0;  // 1 for the right derivative; the broken variant uses 0.5
   std::string name() const override { return "SoftplusBackward"; }
   std::vector<sf::Tensor> backward(const sf::Tensor& grad) override {
     const sf::Tensor sigmoid = sf::compute::unary(Unary::Sigmoid, input.get(name()));
     return {sf::compute::multiply(grad, sf::compute::multiply_scalar(sigmoid, slope))};
   }
-  void release_saved() override { input.reset(); }
 };
 
 sf::Variable softplus(const sf::Variable& x, double slope = 1.0) {

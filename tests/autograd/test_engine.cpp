@@ -129,6 +129,23 @@ BOOST_AUTO_TEST_CASE(backward_frees_every_saved_activation) {
   BOOST_TEST(sf::Storage::live_bytes() - before == static_cast<std::int64_t>(64 * 64 * sizeof(float)));
 }
 
+// A node the user still holds (through its Variable) outlives backward, so only release_saved()
+// frees what it saved: every member a node lists in saved() (SavingNode).
+BOOST_AUTO_TEST_CASE(backward_frees_what_a_node_still_held_by_its_variable_saved) {
+  Variable x(Tensor::ones({32, 64}, sf::DType::Float32), true, "x");
+  const auto before = sf::Storage::live_bytes();
+  const std::int64_t activation = 32 * 64 * sizeof(float);
+  {
+    Variable product = (x * 0.5) * (x * 0.25);  // its node saved both factors, which nobody else holds
+    Variable loss = sum(product);
+    BOOST_TEST(sf::Storage::live_bytes() - before == 3 * activation + static_cast<std::int64_t>(sizeof(float)));
+    loss.backward();
+    // Left: x's gradient, product and the loss; the two factors are freed although product's
+    // node is alive.
+    BOOST_TEST(sf::Storage::live_bytes() - before == 2 * activation + static_cast<std::int64_t>(sizeof(float)));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(embedding_padding_row_gets_no_gradient) {
   Variable weight(Tensor::ones({4, 2}, sf::DType::Float64), true, "weight");
   sum(sf::embedding(weight, {0, 2, 0, 3}, {4}, 0) * 3.0).backward();

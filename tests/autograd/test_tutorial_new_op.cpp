@@ -20,15 +20,15 @@ namespace {
 
 // Exercise 1: cube(x) = x³, grad_x = 3x² · g. `factor` is 3 in the answer; the broken variant
 // uses 2 (the classic slip of differentiating x³ as x²).
-struct CubeBackward : sf::Node {
+struct CubeBackward : sf::SavingNode<CubeBackward> {
   sf::SavedTensor input;
+  auto saved() { return std::tie(input); }
   double factor = 3.0;
   std::string name() const override { return "CubeBackward"; }
   std::vector<Tensor> backward(const Tensor& grad) override {
     const Tensor& x = input.get(name());
     return {sf::compute::multiply(grad, sf::compute::multiply_scalar(sf::compute::multiply(x, x), factor))};
   }
-  void release_saved() override { input.reset(); }
 };
 
 Variable cube(const Variable& x, double factor = 3.0) {
@@ -43,8 +43,9 @@ Variable cube(const Variable& x, double factor = 3.0) {
 // Exercise 2: squared_difference(a, b) = (a − b)², broadcasting like subtract:
 //   grad_a = 2(a − b) · g,   grad_b = −2(a − b) · g   (of the broadcast shape; the engine sums
 // them down to each input's shape). `sign_b` is −1 in the answer, +1 in the broken variant.
-struct SquaredDifferenceBackward : sf::Node {
+struct SquaredDifferenceBackward : sf::SavingNode<SquaredDifferenceBackward> {
   sf::SavedTensor difference;  // a − b, the only thing both gradients read
+  auto saved() { return std::tie(difference); }
   double sign_b = -1.0;
   std::string name() const override { return "SquaredDifferenceBackward"; }
   std::vector<Tensor> backward(const Tensor& grad) override {
@@ -52,7 +53,6 @@ struct SquaredDifferenceBackward : sf::Node {
     return {needs_input_grad(0) ? twice : Tensor(),
             needs_input_grad(1) ? sf::compute::multiply_scalar(twice, sign_b) : Tensor()};
   }
-  void release_saved() override { difference.reset(); }
 };
 
 Variable squared_difference(const Variable& a, const Variable& b, double sign_b = -1.0) {

@@ -28,20 +28,17 @@ struct SubtractBackward : Node {
   }
 };
 
-struct MultiplyBackward : Node {
+struct MultiplyBackward : SavingNode<MultiplyBackward> {
   SavedTensor a, b;
   std::string name() const override { return "MultiplyBackward"; }
   std::vector<Tensor> backward(const Tensor& grad) override {
     return {needs_input_grad(0) ? compute::multiply(grad, b.get(name())) : Tensor(),
             needs_input_grad(1) ? compute::multiply(grad, a.get(name())) : Tensor()};
   }
-  void release_saved() override {
-    a.reset();
-    b.reset();
-  }
+  auto saved() { return std::tie(a, b); }
 };
 
-struct DivideBackward : Node {
+struct DivideBackward : SavingNode<DivideBackward> {
   SavedTensor b, output;
   std::string name() const override { return "DivideBackward"; }
   std::vector<Tensor> backward(const Tensor& grad) override {
@@ -51,10 +48,7 @@ struct DivideBackward : Node {
       grad_b = compute::unary(compute::Unary::Negate, compute::multiply(grad_a, output.get(name())));
     return {needs_input_grad(0) ? grad_a : Tensor(), grad_b};
   }
-  void release_saved() override {
-    b.reset();
-    output.reset();
-  }
+  auto saved() { return std::tie(b, output); }
 };
 
 struct NegateBackward : Node {

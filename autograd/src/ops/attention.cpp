@@ -22,7 +22,7 @@
 namespace sf {
 namespace {
 
-struct AttentionBackward : Node {
+struct AttentionBackward : SavingNode<AttentionBackward> {
   SavedTensor query, key, value, probabilities, dropped_probabilities, dropout_mask;
   double scale = 1.0;
   std::string name() const override { return "ScaledDotProductAttentionBackward"; }
@@ -42,14 +42,7 @@ struct AttentionBackward : Node {
     }
     return {grad_query, grad_key, grad_value};
   }
-  void release_saved() override {
-    query.reset();
-    key.reset();
-    value.reset();
-    probabilities.reset();
-    dropped_probabilities.reset();
-    dropout_mask.reset();
-  }
+  auto saved() { return std::tie(query, key, value, probabilities, dropped_probabilities, dropout_mask); }
 };
 
 // [Lq, Lk] additive band mask: 0 where |i - j| <= window, -inf elsewhere.

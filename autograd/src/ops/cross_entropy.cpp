@@ -14,7 +14,7 @@
 namespace sf {
 namespace {
 
-struct CrossEntropyBackward : Node {
+struct CrossEntropyBackward : SavingNode<CrossEntropyBackward> {
   SavedTensor log_probabilities;   // [R, Y]
   std::vector<std::int64_t> targets;
   CrossEntropyOptions options;
@@ -33,7 +33,7 @@ struct CrossEntropyBackward : Node {
     }
     return {compute::cross_entropy_backward(log_p, targets, scales, options.label_smoothing)};
   }
-  void release_saved() override { log_probabilities.reset(); }
+  auto saved() { return std::tie(log_probabilities); }
 };
 
 }  // namespace

@@ -19,21 +19,21 @@ namespace {
 
 // The mask is kept as bytes (a quarter of a float32 mask): the masks of a training step are a
 // large part of its peak memory. Same bits as multiplying by the float mask.
-struct DropoutBackward : Node {
+struct DropoutBackward : SavingNode<DropoutBackward> {
   compute::ByteMask mask;
   std::string name() const override { return "DropoutBackward"; }
   std::vector<Tensor> backward(const Tensor& grad) override { return {compute::multiply_by_mask(grad, mask)}; }
-  void release_saved() override { mask = compute::ByteMask(); }
+  auto saved() { return std::tie(mask); }
 };
 
-struct GumbelSoftmaxBackward : Node {
+struct GumbelSoftmaxBackward : SavingNode<GumbelSoftmaxBackward> {
   SavedTensor soft;
   double temperature = 1.0;
   std::string name() const override { return "GumbelSoftmaxBackward"; }
   std::vector<Tensor> backward(const Tensor& grad) override {
     return {compute::multiply_scalar(compute::softmax_backward(soft.get(name()), grad), 1.0 / temperature)};
   }
-  void release_saved() override { soft.reset(); }
+  auto saved() { return std::tie(soft); }
 };
 
 }  // namespace

@@ -8,14 +8,14 @@
 namespace sf {
 namespace {
 
-struct EmbeddingBackward : Node {
+struct EmbeddingBackward : SavingNode<EmbeddingBackward> {
   std::vector<std::int64_t> ids;
   std::int64_t padding_index = -1;
   std::string name() const override { return "EmbeddingBackward"; }
   std::vector<Tensor> backward(const Tensor& grad) override {
     return {compute::embedding_backward(grad, ids, inputs[0].shape[0], padding_index)};
   }
-  void release_saved() override { ids = {}; }
+  auto saved() { return std::tie(ids); }
 };
 
 }  // namespace

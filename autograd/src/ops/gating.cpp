@@ -26,7 +26,7 @@ struct NeighborMeanBackward : Node {
   std::vector<Tensor> backward(const Tensor& grad) override { return {compute::neighbor_mean(grad)}; }
 };
 
-struct GatedInterpolationBackward : Node {
+struct GatedInterpolationBackward : SavingNode<GatedInterpolationBackward> {
   SavedTensor input, update, gate;
   std::string name() const override { return "GatedInterpolationBackward"; }
   std::vector<Tensor> backward(const Tensor& grad_output) override {
@@ -36,14 +36,10 @@ struct GatedInterpolationBackward : Node {
     compute::GatedInterpolationGrads grads = compute::gated_interpolation_backward(x, u, g, grad_output);
     return {std::move(grads.grad_x), std::move(grads.grad_u), std::move(grads.grad_g)};
   }
-  void release_saved() override {
-    input.reset();
-    update.reset();
-    gate.reset();
-  }
+  auto saved() { return std::tie(input, update, gate); }
 };
 
-struct GatedResidualBackward : Node {
+struct GatedResidualBackward : SavingNode<GatedResidualBackward> {
   SavedTensor gate, update;
   std::string name() const override { return "GatedResidualBackward"; }
   std::vector<Tensor> backward(const Tensor& grad_output) override {
@@ -52,13 +48,10 @@ struct GatedResidualBackward : Node {
     compute::GatedResidualGrads grads = compute::gated_residual_backward(g, u, grad_output);
     return {grad_output.contiguous(), std::move(grads.grad_g), std::move(grads.grad_u)};
   }
-  void release_saved() override {
-    gate.reset();
-    update.reset();
-  }
+  auto saved() { return std::tie(gate, update); }
 };
 
-struct LinearConcatBackward : Node {
+struct LinearConcatBackward : SavingNode<LinearConcatBackward> {
   SavedTensor first, second, weight;
   std::int64_t first_width = 0;
   std::string name() const override { return "LinearConcatBackward"; }
@@ -84,11 +77,7 @@ struct LinearConcatBackward : Node {
     if (inputs.size() > 3 && needs_input_grad(3)) result[3] = compute::sum(grad, {0});
     return result;
   }
-  void release_saved() override {
-    first.reset();
-    second.reset();
-    weight.reset();
-  }
+  auto saved() { return std::tie(first, second, weight); }
 };
 
 }  // namespace

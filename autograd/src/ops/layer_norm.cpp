@@ -14,7 +14,7 @@
 namespace sf {
 namespace {
 
-struct LayerNormBackward : Node {
+struct LayerNormBackward : SavingNode<LayerNormBackward> {
   SavedTensor input, mean, inverse_std, weight;
   bool has_weight = false, has_bias = false;
   std::string name() const override { return "LayerNormBackward"; }
@@ -27,12 +27,7 @@ struct LayerNormBackward : Node {
     if (has_bias) result.push_back(grads.grad_bias);
     return result;
   }
-  void release_saved() override {
-    input.reset();
-    mean.reset();
-    inverse_std.reset();
-    weight.reset();
-  }
+  auto saved() { return std::tie(input, mean, inverse_std, weight); }
 };
 
 }  // namespace

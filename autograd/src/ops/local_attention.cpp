@@ -27,7 +27,7 @@ namespace {
 
 using BandGeometry = kernels::LocalAttentionShape;
 
-struct LocalAttentionBackward : Node {
+struct LocalAttentionBackward : SavingNode<LocalAttentionBackward> {
   SavedTensor query, key, value, probabilities;
   BandGeometry geometry;
   double scale = 1.0;
@@ -65,12 +65,7 @@ struct LocalAttentionBackward : Node {
     }
     return result;
   }
-  void release_saved() override {
-    query.reset();
-    key.reset();
-    value.reset();
-    probabilities.reset();
-  }
+  auto saved() { return std::tie(query, key, value, probabilities); }
 };
 
 }  // namespace

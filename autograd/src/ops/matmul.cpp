@@ -19,7 +19,7 @@
 namespace sf {
 namespace {
 
-struct MatmulBackward : Node {
+struct MatmulBackward : SavingNode<MatmulBackward> {
   SavedTensor a, b;
   bool transpose_a = false, transpose_b = false;
   std::string name() const override { return "MatmulBackward"; }
@@ -37,13 +37,10 @@ struct MatmulBackward : Node {
     }
     return {grad_a, grad_b};
   }
-  void release_saved() override {
-    a.reset();
-    b.reset();
-  }
+  auto saved() { return std::tie(a, b); }
 };
 
-struct LinearBackward : Node {
+struct LinearBackward : SavingNode<LinearBackward> {
   SavedTensor input, weight;
   std::string name() const override { return "LinearBackward"; }
   std::vector<Tensor> backward(const Tensor& grad_output) override {
@@ -59,10 +56,7 @@ struct LinearBackward : Node {
     return inputs.size() > 2 ? std::vector<Tensor>{grad_input, grad_weight, grad_bias}
                              : std::vector<Tensor>{grad_input, grad_weight};
   }
-  void release_saved() override {
-    input.reset();
-    weight.reset();
-  }
+  auto saved() { return std::tie(input, weight); }
 };
 
 }  // namespace

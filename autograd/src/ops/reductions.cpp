@@ -67,7 +67,7 @@ Variable sum_or_mean(const Variable& x, const std::vector<std::int64_t>& axes, b
   return attach_node(std::move(node), std::move(output), {&x});
 }
 
-struct MaxBackward : Node {
+struct MaxBackward : SavingNode<MaxBackward> {
   std::int64_t axis = 0;
   bool keepdim = false;
   std::vector<std::int64_t> argmax;  // per output element, row-major
@@ -92,7 +92,7 @@ struct MaxBackward : Node {
     });
     return {grad_input};
   }
-  void release_saved() override { argmax = {}; }
+  auto saved() { return std::tie(argmax); }
 };
 
 }  // namespace

@@ -15,7 +15,7 @@ namespace {
 
 using compute::Binary;
 
-struct SelectBackward : Node {
+struct SelectBackward : SavingNode<SelectBackward> {
   std::string node_name;
   SavedTensor first_mask;  // where the gradient goes to input 0; input 1 gets the rest
   std::string name() const override { return node_name; }
@@ -25,7 +25,7 @@ struct SelectBackward : Node {
     return {needs_input_grad(0) ? compute::where(mask, grad, zero) : Tensor(),
             needs_input_grad(1) ? compute::where(mask, zero, grad) : Tensor()};
   }
-  void release_saved() override { first_mask.reset(); }
+  auto saved() { return std::tie(first_mask); }
 };
 
 Variable select_pair(const char* node_name, Binary compare, const Variable& a, const Variable& b) {
@@ -38,13 +38,13 @@ Variable select_pair(const char* node_name, Binary compare, const Variable& a, c
   return attach_node(std::move(node), std::move(output), {&a, &b});
 }
 
-struct MaskedFillBackward : Node {
+struct MaskedFillBackward : SavingNode<MaskedFillBackward> {
   SavedTensor mask;
   std::string name() const override { return "MaskedFillBackward"; }
   std::vector<Tensor> backward(const Tensor& grad) override {
     return {compute::masked_fill(grad, mask.get(name()), 0.0)};
   }
-  void release_saved() override { mask.reset(); }
+  auto saved() { return std::tie(mask); }
 };
 
 }  // namespace

@@ -58,14 +58,14 @@ struct ConcatBackward : Node {
   }
 };
 
-struct IndexSelectBackward : Node {
+struct IndexSelectBackward : SavingNode<IndexSelectBackward> {
   std::int64_t axis = 0;
   std::vector<std::int64_t> indices;
   std::string name() const override { return "IndexSelectBackward"; }
   std::vector<Tensor> backward(const Tensor& grad) override {
     return {compute::index_add(inputs[0].shape, axis, indices, grad)};
   }
-  void release_saved() override { indices = {}; }
+  auto saved() { return std::tie(indices); }
 };
 
 // Gather in the [outer, extent, inner] view of x; index has shape [outer, index_extent, inner].
@@ -103,7 +103,7 @@ void for_each_gathered(const GatherGeometry& geometry, const std::vector<std::in
       }
 }
 
-struct GatherBackward : Node {
+struct GatherBackward : SavingNode<GatherBackward> {
   std::int64_t axis = 0;
   std::vector<std::int64_t> index;
   GatherGeometry geometry;
@@ -121,7 +121,7 @@ struct GatherBackward : Node {
     });
     return {grad_input};
   }
-  void release_saved() override { index = {}; }
+  auto saved() { return std::tie(index); }
 };
 
 }  // namespace

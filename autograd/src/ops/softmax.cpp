@@ -12,7 +12,7 @@
 namespace sf {
 namespace {
 
-struct SoftmaxBackward : Node {
+struct SoftmaxBackward : SavingNode<SoftmaxBackward> {
   bool logarithmic = false;
   SavedTensor output;
   std::string name() const override { return logarithmic ? "LogSoftmaxBackward" : "SoftmaxBackward"; }
@@ -20,7 +20,7 @@ struct SoftmaxBackward : Node {
     const Tensor& y = output.get(name());
     return {logarithmic ? compute::log_softmax_backward(y, grad) : compute::softmax_backward(y, grad)};
   }
-  void release_saved() override { output.reset(); }
+  auto saved() { return std::tie(output); }
 };
 
 Variable softmax_family(const Variable& x, bool logarithmic) {

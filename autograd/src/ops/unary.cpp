@@ -55,7 +55,7 @@ const char* unary_node_name(Unary op) {
   return "UnaryBackward";
 }
 
-struct UnaryBackward : Node {
+struct UnaryBackward : SavingNode<UnaryBackward> {
   Unary op = Unary::Exp;
   SavedTensor input, output;
   std::string name() const override { return unary_node_name(op); }
@@ -64,10 +64,7 @@ struct UnaryBackward : Node {
     const Tensor y = output.defined() ? output.get(name()) : Tensor();
     return {compute::unary_backward(op, x, y, grad)};
   }
-  void release_saved() override {
-    input.reset();
-    output.reset();
-  }
+  auto saved() { return std::tie(input, output); }
 };
 
 Variable apply_unary(Unary op, const Variable& x) {
@@ -81,7 +78,7 @@ Variable apply_unary(Unary op, const Variable& x) {
   return attach_node(std::move(node), std::move(output), {&x});
 }
 
-struct PowBackward : Node {
+struct PowBackward : SavingNode<PowBackward> {
   double exponent = 1.0;
   SavedTensor input;
   std::string name() const override { return "PowBackward"; }
@@ -90,10 +87,10 @@ struct PowBackward : Node {
         compute::multiply_scalar(compute::power_scalar(input.get(name()), exponent - 1.0), exponent);
     return {compute::multiply(grad, derivative)};
   }
-  void release_saved() override { input.reset(); }
+  auto saved() { return std::tie(input); }
 };
 
-struct ClampBackward : Node {
+struct ClampBackward : SavingNode<ClampBackward> {
   double low = 0.0, high = 0.0;
   SavedTensor input;
   std::string name() const override { return "ClampBackward"; }
@@ -105,7 +102,7 @@ struct ClampBackward : Node {
         compute::binary(compute::Binary::LessEqual, x, Tensor::scalar(high, x.dtype())));
     return {compute::multiply(grad, inside)};
   }
-  void release_saved() override { input.reset(); }
+  auto saved() { return std::tie(input); }
 };
 
 }  // namespace

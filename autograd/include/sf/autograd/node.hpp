@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "sf/autograd/variable.hpp"
@@ -64,6 +65,29 @@ class Node {
   DType output_dtype = DType::Float32;
   std::uint64_t sequence_number = 0;  // creation order; later nodes run first
   bool released = false;              // saved tensors freed by a backward
+};
+
+// A node whose saved state is declared once: `auto saved() { return std::tie(a, b); }` lists the
+// members kept for backward (SavedTensor, Tensor, masks, index vectors), and release_saved()
+// resets exactly those, so a member added to the list is also freed after backward.
+//
+//   struct MatmulBackward : SavingNode<MatmulBackward> {
+//     SavedTensor a, b;
+//     auto saved() { return std::tie(a, b); }
+//     ...
+//   };
+template <class Derived>
+struct SavingNode : Node {
+  void release_saved() final {
+    std::apply([](auto&... member) { (release(member), ...); }, static_cast<Derived*>(this)->saved());
+  }
+
+ private:
+  template <class Member>
+  static void release(Member& member) {
+    if constexpr (requires { member.reset(); }) member.reset();
+    else member = Member{};
+  }
 };
 
 // True when recording is on and at least one input requires a gradient.
