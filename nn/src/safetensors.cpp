@@ -244,7 +244,7 @@ SafetensorsHeader parse_header(safetensors_io::InputFile& file, const std::strin
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {  // syntax, or a number too large for any type
     fail("{}: header is not valid JSON: {}", context, error.what());
   }
   if (!header.is_object()) fail("{}: header is a JSON {}, not an object", context, header.type_name());

@@ -140,7 +140,16 @@ SwarmFormerConfig SwarmFormerConfig::from_json(const nlohmann::json& json, const
   return config;
 }
 
+void check_utf8_text(const std::string& text, const std::string& source) {
+  try {
+    (void)nlohmann::json(text).dump();
+  } catch (const nlohmann::json::type_error& error) {
+    fail("{}: not valid UTF-8 ({})", source, error.what());
+  }
+}
+
 void SwarmFormerConfig::set(const std::string& assignment, const std::string& source) {
+  check_utf8_text(assignment, source);
   const auto equals = assignment.find('=');
   if (equals == std::string::npos || equals == 0)
     fail("{}: expected key=value, got '{}'", source, assignment);
@@ -180,7 +189,7 @@ nlohmann::json load_config_document(const std::string& preset_or_path) {
   nlohmann::json json;
   try {
     json = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {  // syntax, or a number too large for any type
     fail("config {}: invalid JSON: {}", source, error.what());
   }
   if (!json.is_object()) fail("config {}: must be a JSON object with \"model\" and \"training\" sections", source);

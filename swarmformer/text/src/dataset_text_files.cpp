@@ -113,7 +113,7 @@ TextDataset load_jsonl(const std::string& path, const std::vector<std::string>& 
     nlohmann::json object;
     try {
       object = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& error) {
+    } catch (const nlohmann::json::exception& error) {  // syntax, or a number too large for any type
       fail("{}: invalid JSON: {}", location(path, line_number), error.what());
     }
     if (!object.is_object())

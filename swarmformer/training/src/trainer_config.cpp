@@ -107,6 +107,7 @@ ResolvedConfig resolve_config(const std::string& preset_or_path, const std::vect
   const nlohmann::json model_fields = SwarmFormerConfig().to_json();
   const nlohmann::json training_fields = TrainingConfig().to_json();
   for (const std::string& assignment : overrides) {
+    check_utf8_text(assignment, "--set");
     const auto equals = assignment.find('=');
     if (equals == std::string::npos || equals == 0) fail("--set: expected key=value, got '{}'", assignment);
     std::string key = assignment.substr(0, equals);

@@ -137,5 +137,8 @@ std::vector<std::string> preset_names();
 nlohmann::json load_config_document(const std::string& preset_or_path);
 // Its "model" section, validated.
 SwarmFormerConfig load_config(const std::string& preset_or_path);
+// Throws naming `source` when `text` (e.g. a --set assignment) is not valid UTF-8: it is about to
+// become a string of a JSON config document, and JSON text is UTF-8.
+void check_utf8_text(const std::string& text, const std::string& source);
 
 }  // namespace sf
