@@ -207,6 +207,14 @@ void matmul_into(Tensor& out, const Tensor& a, const Tensor& b, bool transpose_a
 
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   check_same_dtype(input, weight, "linear");
+  if (!bias.defined()) {  // no bias: the plain product
+    if (input.dim() != 2 || weight.dim() != 2 || input.size(1) != weight.size(1))
+      fail("linear: expected input [M, K] and weight [N, K], got {} and {}", shape_string(input.shape()),
+           shape_string(weight.shape()));
+    Tensor out = Tensor::empty({input.size(0), weight.size(0)}, input.dtype());
+    matmul_into(out, input, weight, false, true, 1.0, 0.0);
+    return out;
+  }
   check_same_dtype(input, bias, "linear");
   if (input.dim() != 2 || weight.dim() != 2 || bias.dim() != 1 || input.size(1) != weight.size(1) ||
       bias.size(0) != weight.size(0))

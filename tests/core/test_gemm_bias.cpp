@@ -134,6 +134,11 @@ BOOST_AUTO_TEST_CASE(linear_on_tensors_and_views) {
     sf::compute::matmul_into(expected, input, weight, false, true, 1.0, 1.0);
     BOOST_TEST(got.shape() == expected.shape());
     BOOST_TEST(std::memcmp(got.raw_data(), expected.raw_data(), static_cast<std::size_t>(got.numel()) * got.element_size()) == 0);
+    // No bias: the plain product, matmul_into's bits.
+    const sf::Tensor plain = sf::compute::linear(input, weight, sf::Tensor());
+    sf::Tensor product = sf::Tensor::empty({300, 70}, dtype);
+    sf::compute::matmul_into(product, input, weight, false, true, 1.0, 0.0);
+    BOOST_TEST(std::memcmp(plain.raw_data(), product.raw_data(), static_cast<std::size_t>(plain.numel()) * plain.element_size()) == 0);
   }
 }
 
@@ -143,6 +148,8 @@ BOOST_AUTO_TEST_CASE(linear_shape_errors_print_every_shape) {
                                 "linear: expected input [M, K], weight [N, K] and bias [N], got [4, 3], [5, 3] and [4]");
   sf::test::check_error_message([&] { sf::compute::linear(input, sf::Tensor::zeros({5, 2}), sf::Tensor::zeros({5})); },
                                 "got [4, 3], [5, 2] and [5]");
+  sf::test::check_error_message([&] { sf::compute::linear(input, sf::Tensor::zeros({5, 2}), sf::Tensor()); },
+                                "linear: expected input [M, K] and weight [N, K], got [4, 3] and [5, 2]");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

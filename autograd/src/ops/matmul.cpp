@@ -83,14 +83,7 @@ Variable linear(const Variable& x, const Variable& weight, const Variable& bias)
   Shape output_shape = x.shape();
   output_shape.back() = w.size(0);
   const Tensor rows = x.data().reshape({-1, x.size(-1)});
-  Tensor output;
-  if (has_bias) {
-    output = compute::linear(rows, w, bias.data());
-  } else {
-    output = Tensor::empty({rows.size(0), w.size(0)}, x.dtype());
-    compute::matmul_into(output, rows, w, false, true, 1.0, 0.0);
-  }
-  output = output.view(output_shape);
+  Tensor output = compute::linear(rows, w, has_bias ? bias.data() : Tensor()).view(output_shape);
   if (has_bias ? !needs_graph({&x, &weight, &bias}) : !needs_graph({&x, &weight})) return Variable(std::move(output));
   auto node = std::make_shared<LinearBackward>();
   if (weight.requires_grad()) node->input = SavedTensor(x.data());

@@ -83,27 +83,36 @@ void run_gemm(GemmVariant variant, Transpose transpose_a, Transpose transpose_b,
                            });
     return;
   }
-  const std::int64_t threads = work * batch < gemm_config::parallel_min_work ? 1 : parallel::num_threads();
+  const gemm_detail::GemmThreading plan = gemm_detail::plan_gemm_threads(batch, work);
   const auto one_entry_serially = [&](std::int64_t entry) {
     gemm_detail::gemm_packed<T>(M, N, K, alpha, shifted(a, entry * stride_a), shifted(b, entry * stride_b), beta,
                                 C + entry * stride_c, ldc);
   };
-  if (threads == 1) {
+  if (plan.split == gemm_detail::GemmSplit::Serial) {
     for (std::int64_t entry = 0; entry < batch; ++entry) one_entry_serially(entry);
-  } else if (batch >= 2 * threads || work < gemm_config::parallel_min_work) {
-    // Many (or small) entries: one task per entry.
+  } else if (plan.split == gemm_detail::GemmSplit::EntryPerTask) {
     parallel::parallel_for(0, batch, parallel::grain::gemm_tiles, [&](std::int64_t first, std::int64_t last) {
       for (std::int64_t entry = first; entry < last; ++entry) one_entry_serially(entry);
     });
   } else {
-    // A few large entries: one after the other, each spread over the threads.
     for (std::int64_t entry = 0; entry < batch; ++entry)
       gemm_detail::gemm_parallel<T>(M, N, K, alpha, shifted(a, entry * stride_a), shifted(b, entry * stride_b), beta,
-                                    C + entry * stride_c, ldc, threads);
+                                    C + entry * stride_c, ldc, plan.threads);
   }
 }
 
 }  // namespace
+
+namespace gemm_detail {
+
+GemmThreading plan_gemm_threads(std::int64_t batch, std::int64_t work) {
+  const std::int64_t threads = static_cast<std::int64_t>(parallel::num_threads());
+  if (threads == 1 || work * batch < gemm_config::parallel_min_work) return {GemmSplit::Serial, 1};
+  if (batch >= 2 * threads || work < gemm_config::parallel_min_work) return {GemmSplit::EntryPerTask, threads};
+  return {GemmSplit::SplitEachEntry, threads};
+}
+
+}  // namespace gemm_detail
 
 template <class T>
 void gemm(Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N, std::int64_t K, T alpha,
@@ -134,11 +143,11 @@ void gemm_with_bias(Transpose transpose_a, Transpose transpose_b, std::int64_t M
   }
   const Operand<T> a = gemm_detail::make_operand(A, lda, transpose_a);
   const Operand<T> b = gemm_detail::make_operand(B, ldb, transpose_b);
-  const std::int64_t threads = work < gemm_config::parallel_min_work ? 1 : parallel::num_threads();
-  if (threads == 1)
+  const gemm_detail::GemmThreading plan = gemm_detail::plan_gemm_threads(1, work);
+  if (plan.split == gemm_detail::GemmSplit::Serial)
     gemm_detail::gemm_packed<T>(M, N, K, alpha, a, b, T(0), C, ldc, bias);
   else
-    gemm_detail::gemm_parallel<T>(M, N, K, alpha, a, b, T(0), C, ldc, threads, bias);
+    gemm_detail::gemm_parallel<T>(M, N, K, alpha, a, b, T(0), C, ldc, plan.threads, bias);
 }
 
 template <class T>

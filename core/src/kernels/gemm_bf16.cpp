@@ -334,7 +334,9 @@ void gemm_bfloat16(Bfloat16Path path, Transpose transpose_a, Transpose transpose
     gemm_emulated(transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
-  gemm_avx512bf16(true, transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  // Threads as the float32 GEMM decides (gemm_detail::plan_gemm_threads); the bits do not depend on it.
+  const bool threaded = gemm_detail::plan_gemm_threads(1, M * N * K).split != gemm_detail::GemmSplit::Serial;
+  gemm_avx512bf16(threaded, transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 // The path of the first call, kept for the process (SF_ISA is read once).
@@ -363,20 +365,25 @@ void gemm_bfloat16_batched_strided(Bfloat16Path path, Transpose transpose_a, Tra
          stride_c, M, N, ldc, batch);
   if (!bfloat16_path_available(path))
     fail("gemm_bfloat16_batched_strided: the {} path needs a CPU with it", bfloat16_path_name(path));
-  // An entry below about 2 MFLOP is not worth splitting across threads; many entries are not either.
-  constexpr std::int64_t kSmallEntry = std::int64_t{1} << 20;
-  const std::int64_t threads = static_cast<std::int64_t>(parallel::num_threads());
-  const bool one_entry_per_task = M * N * K <= kSmallEntry || batch >= 4 * threads;
-  if (batch == 1 || K == 0 || path == Bfloat16Path::Emulated || !one_entry_per_task) {
+  // Threads as the float32 GEMM decides (gemm_detail::plan_gemm_threads): entries one per task, or
+  // each split over the threads, or all on the caller.
+  const gemm_detail::GemmSplit split = gemm_detail::plan_gemm_threads(batch, M * N * K).split;
+  if (K == 0 || path == Bfloat16Path::Emulated || split == gemm_detail::GemmSplit::SplitEachEntry) {
     for (std::int64_t entry = 0; entry < batch; ++entry)
       gemm_bfloat16(path, transpose_a, transpose_b, M, N, K, alpha, A + entry * stride_a, lda, B + entry * stride_b,
                     ldb, beta, C + entry * stride_c, ldc);
     return;
   }
+  const auto one_entry = [&](std::int64_t entry) {
+    gemm_avx512bf16(false, transpose_a, transpose_b, M, N, K, alpha, A + entry * stride_a, lda, B + entry * stride_b,
+                    ldb, beta, C + entry * stride_c, ldc);
+  };
+  if (split == gemm_detail::GemmSplit::Serial) {
+    for (std::int64_t entry = 0; entry < batch; ++entry) one_entry(entry);
+    return;
+  }
   parallel::parallel_for(0, batch, 1, [&](std::int64_t first, std::int64_t last) {
-    for (std::int64_t entry = first; entry < last; ++entry)
-      gemm_avx512bf16(false, transpose_a, transpose_b, M, N, K, alpha, A + entry * stride_a, lda, B + entry * stride_b,
-                      ldb, beta, C + entry * stride_c, ldc);
+    for (std::int64_t entry = first; entry < last; ++entry) one_entry(entry);
   });
 }
 

@@ -103,6 +103,20 @@ template <class T>
 void multiply_slice(std::int64_t M, std::int64_t nc, std::int64_t kc, T alpha, Operand<T> a, const T* b_packed,
                     T beta, T* C, std::int64_t ldc, const T* bias = nullptr);
 
+// How a GEMM call of `batch` entries of M·N·K = `work` each uses the threads: the one decision,
+// taken by shape alone, for the float32/float64 GEMM and the bfloat16 GEMM alike (gemm.cpp).
+//   Serial          too little work for a task to pay (below gemm_config::parallel_min_work), or
+//                   one thread: one entry after the other on the caller
+//   EntryPerTask    many entries (at least two per thread) or small ones: one task per entry
+//   SplitEachEntry  a few large entries: one after the other, each split over `threads`
+// The bits never depend on it: every element of C sees the same K slices in the same order.
+enum class GemmSplit { Serial, EntryPerTask, SplitEachEntry };
+struct GemmThreading {
+  GemmSplit split = GemmSplit::Serial;
+  std::int64_t threads = 1;
+};
+GemmThreading plan_gemm_threads(std::int64_t batch, std::int64_t work);
+
 // The packed GEMM spread over `threads` threads in many small tasks (gemm_parallel.cpp);
 // bit-identical to gemm_packed.
 template <class T>

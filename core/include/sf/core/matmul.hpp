@@ -28,7 +28,8 @@ void matmul_into(Tensor& out, const Tensor& a, const Tensor& b, bool transpose_a
 
 // A linear layer's forward on rows: input [M, K] · weightᵀ ([N, K]) + bias [N] -> [M, N],
 // the bias added inside the GEMM (kernels::gemm_with_bias) rather than copied into the output
-// first. Same bits as copying the bias into the output and matmul_into(..., beta = 1).
+// first. Same bits as copying the bias into the output and matmul_into(..., beta = 1). An
+// undefined bias is no bias: input · weightᵀ, matmul_into's bits.
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias);
 
 // The arithmetic of float32 products (matmul, matmul_into, linear, so the forward and both
