@@ -209,6 +209,10 @@ BOOST_AUTO_TEST_CASE(jsonl_bad_data) {
   check("{\"text\": \"a\", \"label\": 2}\n", "bad.jsonl:1: unknown label 2: the classes are 0..1 (neg, pos)", {"neg", "pos"});
   check("{\"text\": \"a\", \"label\": true}\n", "bad.jsonl:1: \"label\" must be an integer (class index) or a string");
   check("{\"text\": \"a\", \"label\": 1.5}\n", "\"label\" must be an integer");
+  // A sparse numeric id would make that many classes (found by fuzzing: 88888888 asked for 2.8 GB).
+  check("{\"text\": \"great\", \"label\": 88888888}\n",
+        "bad.jsonl:1: label 88888888 is too large: numeric labels are class indices below 65536");
+  check("{\"text\": \"a\", \"label\": 3e99999}\n", "bad.jsonl:1: invalid JSON");  // a number no type holds
   check("{\"text\": \"a\", \"label\": -1}\n", "bad.jsonl:1: label -1 is negative");
   check("{\"body\": \"a\", \"label\": 1}\n", "bad.jsonl:1: the object has no \"text\" string");
   check("{\"text\": \"a\"}\n", "bad.jsonl:1: the object has no \"label\"");

@@ -136,7 +136,12 @@ void RowCollector::add(std::string text, const RawLabel& label, const std::strin
     if (value < 0) fail("{}: label {} is negative; labels are class indices 0, 1, ... or class names", location, value);
     if (!known_classes_.empty() && value >= static_cast<std::int64_t>(known_classes_.size()))
       fail("{}: unknown label {}: the classes are 0..{} ({})", location, value, known_classes_.size() - 1, join(known_classes_));
-    if (value > INT32_MAX - 1) fail("{}: label {} is too large", location, value);
+    // Numeric labels are class indices, so the largest one sets the number of classes (and the
+    // classifier's width): a sparse id such as 88888888 is refused rather than made 88 M classes.
+    constexpr std::int64_t kMaxClasses = 65536;
+    if (value >= kMaxClasses)
+      fail("{}: label {} is too large: numeric labels are class indices below {}; give sparse ids as names "
+           "(\"label\": \"{}\")", location, value, kMaxClasses, value);
     resolved = static_cast<std::int32_t>(value);
     largest_label_ = std::max(largest_label_, value);
     if (name_hint.empty()) hints_complete_ = false;
