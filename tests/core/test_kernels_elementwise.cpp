@@ -98,7 +98,8 @@ void check_binary_kernels() {
   const std::vector<std::pair<std::int64_t, std::int64_t>> stride_pairs = {{1, 1}, {1, 0}, {0, 1}};
   for (Binary op : kBinaryOps)
     for (std::int64_t count : sf::test::kTailSizes)
-      for (auto [a_stride, b_stride] : stride_pairs) {
+      for (const auto& strides : stride_pairs) {
+        const std::int64_t a_stride = strides.first, b_stride = strides.second;  // plain names: lambdas capture them
         const std::string context = std::string(sf::kernels::binary_name(op)) + " n=" + std::to_string(count) +
                                     " strides " + std::to_string(a_stride) + "," + std::to_string(b_stride);
         std::vector<T> a = sf::test::random_values<T>(std::max<std::int64_t>(count, 1), 5, 0.5, 3.0);
