@@ -4,6 +4,7 @@
 #   scripts/setup.sh                 # packages + Release build in build/
 #   SF_WITH_TORCH=1 scripts/setup.sh # also python3-torch (CI only: the PyTorch parity tests)
 #   SF_WITH_FUZZ=1 SF_PACKAGES_ONLY=1 scripts/setup.sh  # clang + libFuzzer, no build (scripts/fuzz.sh)
+#   SF_WITH_TSAN=1 SF_PACKAGES_ONLY=1 scripts/setup.sh  # clang + oneTBB's source tools (scripts/tsan.sh)
 #   SF_BUILD_DIR=other scripts/setup.sh, SF_CMAKE_ARGS="-DSF_ARCH=x86-64-v3" scripts/setup.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,9 @@ packages=(
   wordnet-base                                                   # WordNet data for synonym augmentation
 )
 if [[ "${SF_WITH_TORCH:-0}" == 1 ]]; then packages+=(python3-torch); fi
-if [[ "${SF_WITH_FUZZ:-0}" == 1 ]]; then packages+=(clang libfuzzer-14-dev); fi
+# libclang-rt-14-dev holds the sanitizer runtimes; clang only recommends it.
+if [[ "${SF_WITH_FUZZ:-0}" == 1 ]]; then packages+=(clang libclang-rt-14-dev libfuzzer-14-dev); fi
+if [[ "${SF_WITH_TSAN:-0}" == 1 ]]; then packages+=(clang libclang-rt-14-dev dpkg-dev xz-utils); fi
 
 missing=()
 for package in "${packages[@]}"; do
