@@ -16,10 +16,6 @@
 #include "sf/core/error.hpp"
 #include "sf/nn/atomic_file.hpp"
 
-#ifndef SF_GIT_COMMIT
-#define SF_GIT_COMMIT "unknown"
-#endif
-
 namespace sf {
 namespace {
 
@@ -205,7 +201,5 @@ double peak_rss_megabytes() {
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
 }
-
-std::string build_git_commit() { return SF_GIT_COMMIT; }
 
 }  // namespace sf

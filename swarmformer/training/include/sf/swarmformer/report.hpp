@@ -23,7 +23,8 @@ bool plot_routing(const nlohmann::json& explanation, std::size_t layer, const st
 void write_file_atomically(const std::string& path, const std::string& text);
 // Peak resident memory of this process in MiB.
 double peak_rss_megabytes();
-// The git commit the binary was configured from ("unknown" outside a git checkout).
+// The git commit the binary was built from, "-dirty" if tracked files differed from it ("unknown"
+// outside a git checkout); cmake/git_commit.cmake writes it at every build.
 std::string build_git_commit();
 
 }  // namespace sf
