@@ -149,6 +149,26 @@ void check_block_edges() {
   check_gemm<T>(GemmVariant::Threaded, Transpose::No, Transpose::Yes, 4 * MR, NC, 16 * 1024 * 1024 / (NC * sizeof(T)) + 3);
 }
 
+// A long K against a small C is cut into parts along K (gemm_split_k.hpp): two parts with a
+// ragged second one, three parts, alpha and beta (NaN in C with beta = 0), on 1, 2 and 3
+// threads (3: more threads than parts, so each part is itself split over the threads).
+template <class T>
+void check_k_split() {
+  struct Size {
+    std::int64_t M, N, K;
+  };
+  const Size sizes[] = {{40, 33, 4100}, {130, 64, 6144 + 1}};
+  for (int threads : {1, 2, 3}) {
+    sf::parallel::ThreadCountGuard guard(threads);
+    for (Transpose transpose_a : transposes)
+      for (Transpose transpose_b : transposes)
+        for (const Size& size : sizes) {
+          check_gemm<T>(GemmVariant::Threaded, transpose_a, transpose_b, size.M, size.N, size.K);
+          check_gemm<T>(GemmVariant::Threaded, transpose_a, transpose_b, size.M, size.N, size.K, T(-0.5), T(1.5), 2);
+        }
+  }
+}
+
 template <class T>
 void check_alpha_beta_and_padding() {
   using Blocking = sf::kernels::gemm_config::Blocking<T>;
@@ -209,13 +229,15 @@ void check_batched(std::int64_t stride_a_factor, std::int64_t stride_b_factor) {
     }
 }
 
-// The same call with 1 and with 2 threads must give the same bits.
+// The same call with 1, 2 and 3 threads must give the same bits.
 template <class T>
 void check_thread_count_invariance() {
   struct Size {
     std::int64_t M, N, K;
   };
-  const Size sizes[] = {{130, 200, 300}, {37, 700, 90}, {600, 40, 513}, {128, 128, 1100}};
+  // The last two are cut along K (gemm_split_k.hpp); 3 threads are more than their parts.
+  const Size sizes[] = {{130, 200, 300}, {37, 700, 90}, {600, 40, 513}, {128, 128, 1100}, {128, 96, 4608},
+                        {64, 64, 8192}};
   for (Transpose transpose_a : transposes)
     for (Transpose transpose_b : transposes)
       for (const Size& size : sizes) {
@@ -224,8 +246,8 @@ void check_thread_count_invariance() {
           const Matrix<T> a(a_no ? size.M : size.K, a_no ? size.K : size.M, 0, 21);
           const Matrix<T> b(b_no ? size.K : size.N, b_no ? size.N : size.K, 0, 22);
           const Matrix<T> c_initial(size.M, size.N, 0, 23);
-          std::vector<T> results[2];
-          for (int threads : {1, 2}) {
+          std::vector<T> results[3];
+          for (int threads : {1, 2, 3}) {
             sf::parallel::ThreadCountGuard guard(threads);
             Matrix<T> c = c_initial;
             // Batched too: 2 entries, B broadcast.
@@ -240,6 +262,7 @@ void check_thread_count_invariance() {
             results[threads - 1].insert(results[threads - 1].end(), batched.begin(), batched.end());
           }
           BOOST_TEST(std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(T)) == 0);
+          BOOST_TEST(std::memcmp(results[0].data(), results[2].data(), results[0].size() * sizeof(T)) == 0);
         }
       }
 }
@@ -256,6 +279,11 @@ BOOST_AUTO_TEST_CASE(awkward_sizes_all_variants_and_transposes) {
 BOOST_AUTO_TEST_CASE(one_past_every_block_size) {
   check_block_edges<float>();
   check_block_edges<double>();
+}
+
+BOOST_AUTO_TEST_CASE(long_k_cut_into_parts) {
+  check_k_split<float>();
+  check_k_split<double>();
 }
 
 BOOST_AUTO_TEST_CASE(alpha_beta_and_padded_leading_dimensions) {

@@ -159,7 +159,8 @@ BOOST_AUTO_TEST_CASE(packing_rounds_like_the_scalar_rule) {
 
 BOOST_AUTO_TEST_CASE(every_path_matches_the_reference) {
   const std::vector<std::array<std::int64_t, 3>> shapes{{1, 1, 1},   {3, 5, 2},    {14, 32, 8},  {15, 33, 9},
-                                                        {29, 70, 31}, {13, 31, 1}, {260, 40, 530}, {40, 530, 17}};
+                                                        {29, 70, 31}, {13, 31, 1}, {260, 40, 530}, {40, 530, 17},
+                                                        {40, 33, 4100}};  // the last cut into parts along K
   for (Bfloat16Path path : available_paths())
     for (const auto& [M, N, K] : shapes)
       for (Transpose ta : {Transpose::No, Transpose::Yes})
@@ -169,24 +170,25 @@ BOOST_AUTO_TEST_CASE(every_path_matches_the_reference) {
         }
 }
 
+// Also a weight gradient's shape (TN, cut into parts along K), and 3 threads: more than its parts.
 BOOST_AUTO_TEST_CASE(the_same_bits_on_one_and_two_threads) {
-  for (Bfloat16Path path : available_paths()) {
-    const std::int64_t M = 600, N = 700, K = 530;
-    const std::vector<float> A = random_matrix(M * K, 21), B = random_matrix(N * K, 22);
-    std::vector<float> one(static_cast<std::size_t>(M * N)), two(one.size());
-    {
-      sf::parallel::ThreadCountGuard guard(1);
-      sf::kernels::gemm_bfloat16(path, Transpose::No, Transpose::Yes, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f,
-                                 one.data(), N);
-    }
-    {
-      sf::parallel::ThreadCountGuard guard(2);
-      sf::kernels::gemm_bfloat16(path, Transpose::No, Transpose::Yes, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f,
-                                 two.data(), N);
-    }
-    BOOST_TEST_INFO(sf::kernels::bfloat16_path_name(path));
-    BOOST_TEST(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
-  }
+  const std::vector<std::array<std::int64_t, 3>> shapes{{600, 700, 530}, {128, 96, 6000}};
+  for (Bfloat16Path path : available_paths())
+    for (const auto& [M, N, K] : shapes)
+      for (Transpose ta : {Transpose::No, Transpose::Yes}) {
+        const std::vector<float> A = random_matrix(M * K, 21), B = random_matrix(N * K, 22);
+        const std::int64_t lda = ta == Transpose::No ? K : M;
+        std::vector<float> results[3];
+        for (int threads : {1, 2, 3}) {
+          sf::parallel::ThreadCountGuard guard(threads);
+          results[threads - 1].resize(static_cast<std::size_t>(M * N));
+          sf::kernels::gemm_bfloat16(path, ta, Transpose::Yes, M, N, K, 1.0f, A.data(), lda, B.data(), K, 0.0f,
+                                     results[threads - 1].data(), N);
+        }
+        BOOST_TEST_INFO(sf::kernels::bfloat16_path_name(path) << " M=" << M << " N=" << N << " K=" << K);
+        BOOST_TEST(std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(float)) == 0);
+        BOOST_TEST(std::memcmp(results[0].data(), results[2].data(), results[0].size() * sizeof(float)) == 0);
+      }
 }
 
 // The batched form gives each entry the bits of its own gemm_bfloat16 call, whether it runs the

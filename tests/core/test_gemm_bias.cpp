@@ -89,6 +89,7 @@ void check_every_path() {
       {20 * MR, 2 * NR + 1, 512, 0},   // A packed (rows 2 KiB apart)
       {MR + 2, 40 * NR + 3, 96, 2},    // few rows: parallel column bands
       {6 * MR + 5, NR + 1, 2 * KC + 7, 1},  // three K slices: the bias in the first only
+      {3 * MR + 1, NR + 3, 4100, 0},   // cut into parts along K: the bias in the first part only
   };
   for (Transpose transpose_a : {Transpose::No, Transpose::Yes})
     for (Transpose transpose_b : {Transpose::No, Transpose::Yes})

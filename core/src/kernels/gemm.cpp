@@ -5,13 +5,15 @@
 //
 // Threading: many entries (attention) → one serial gemm_packed task per entry; one or a few
 // large entries → gemm_parallel (gemm_parallel.cpp) on each, which splits C into bands of rows
-// or columns. gemm_packed and gemm_parallel compute each element of C with the same operations
+// or columns; a single product whose K is long against C (a weight gradient) → parts along K
+// (gemm_split_k.hpp), chosen by shape alone. gemm_packed and gemm_parallel compute each element of C with the same operations
 // (same K slices, same micro-kernel), so 1 and 2 threads give the same bits; the tiny-problem
 // loop, whose arithmetic differs, is chosen by shape alone.
 #include <algorithm>
 #include <string_view>
 
 #include "gemm_internal.hpp"
+#include "gemm_split_k.hpp"
 #include "sf/core/error.hpp"
 #include "sf/core/kernels/gemm_config.hpp"
 #include "sf/core/parallel.hpp"
@@ -33,6 +35,25 @@ void check_arguments(const char* op, Transpose transpose_a, Transpose transpose_
   SF_CHECK(ldb >= std::max<std::int64_t>(1, b_columns), "{}: ldb {} < {} for B stored [{}, {}] (op {})", op, ldb,
            b_columns, transpose_b == Transpose::No ? K : N, b_columns, transpose_name(transpose_b));
   SF_CHECK(ldc >= std::max<std::int64_t>(1, N), "{}: ldc {} < N {} for C [{}, {}]", op, ldc, N, M, N);
+}
+
+// One product cut into parts along K (gemm_split_k.hpp): each part serially or, with more threads
+// than parts, itself over the threads; the bias (if any) goes with the first part.
+template <class T>
+void gemm_in_k_parts(std::int64_t parts, std::int64_t M, std::int64_t N, std::int64_t K, T alpha, Operand<T> a,
+                     Operand<T> b, T beta, T* C, std::int64_t ldc, const T* bias) {
+  gemm_detail::gemm_split_k<T>(M, N, K, parts, beta, C, ldc,
+                               [&](std::int64_t k_begin, std::int64_t k_length, T part_beta, T* part_c,
+                                   std::int64_t part_ldc, bool first, bool threaded) {
+                                 const Operand<T> a_part = a.shifted(0, k_begin), b_part = b.shifted(k_begin, 0);
+                                 const T* part_bias = first ? bias : nullptr;
+                                 if (threaded)
+                                   gemm_detail::gemm_parallel<T>(M, N, k_length, alpha, a_part, b_part, part_beta,
+                                                                 part_c, part_ldc, parallel::num_threads(), part_bias);
+                                 else
+                                   gemm_detail::gemm_packed<T>(M, N, k_length, alpha, a_part, b_part, part_beta,
+                                                               part_c, part_ldc, part_bias);
+                               });
 }
 
 template <class T>
@@ -81,6 +102,11 @@ void run_gemm(GemmVariant variant, Transpose transpose_a, Transpose transpose_b,
                                                              shifted(b, entry * stride_b), beta,
                                                              C + entry * stride_c, ldc);
                            });
+    return;
+  }
+  // A long K against a small C: cut along K (by shape alone, so at any thread count).
+  if (const std::int64_t parts = gemm_detail::k_split_parts(M, N, K); batch == 1 && parts > 1) {
+    gemm_in_k_parts<T>(parts, M, N, K, alpha, a, b, beta, C, ldc, nullptr);
     return;
   }
   const gemm_detail::GemmThreading plan = gemm_detail::plan_gemm_threads(batch, work);
@@ -143,6 +169,10 @@ void gemm_with_bias(Transpose transpose_a, Transpose transpose_b, std::int64_t M
   }
   const Operand<T> a = gemm_detail::make_operand(A, lda, transpose_a);
   const Operand<T> b = gemm_detail::make_operand(B, ldb, transpose_b);
+  if (const std::int64_t parts = gemm_detail::k_split_parts(M, N, K); parts > 1) {
+    gemm_in_k_parts<T>(parts, M, N, K, alpha, a, b, T(0), C, ldc, bias);
+    return;
+  }
   const gemm_detail::GemmThreading plan = gemm_detail::plan_gemm_threads(1, work);
   if (plan.split == gemm_detail::GemmSplit::Serial)
     gemm_detail::gemm_packed<T>(M, N, K, alpha, a, b, T(0), C, ldc, bias);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "gemm_internal.hpp"
+#include "gemm_split_k.hpp"
 #include "sf/core/error.hpp"
 #include "sf/core/parallel.hpp"
 
@@ -334,6 +335,20 @@ void gemm_bfloat16(Bfloat16Path path, Transpose transpose_a, Transpose transpose
     gemm_emulated(transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
+  // A long K against a small C (a weight gradient): parts along K, as the float32 GEMM does
+  // (gemm_split_k.hpp; chosen by shape alone). Part boundaries are multiples of 2048, so even.
+  if (const std::int64_t parts = gemm_detail::k_split_parts(M, N, K); parts > 1) {
+    gemm_detail::gemm_split_k<float>(
+        M, N, K, parts, beta, C, ldc,
+        [&](std::int64_t k_begin, std::int64_t k_length, float part_beta, float* part_c, std::int64_t part_ldc,
+            bool /*first*/, bool threaded) {
+          const float* a_part = A + (transpose_a == Transpose::No ? k_begin : k_begin * lda);
+          const float* b_part = B + (transpose_b == Transpose::No ? k_begin * ldb : k_begin);
+          gemm_avx512bf16(threaded, transpose_a, transpose_b, M, N, k_length, alpha, a_part, lda, b_part, ldb,
+                          part_beta, part_c, part_ldc);
+        });
+    return;
+  }
   // Threads as the float32 GEMM decides (gemm_detail::plan_gemm_threads); the bits do not depend on it.
   const bool threaded = gemm_detail::plan_gemm_threads(1, M * N * K).split != gemm_detail::GemmSplit::Serial;
   gemm_avx512bf16(threaded, transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -367,8 +382,9 @@ void gemm_bfloat16_batched_strided(Bfloat16Path path, Transpose transpose_a, Tra
     fail("gemm_bfloat16_batched_strided: the {} path needs a CPU with it", bfloat16_path_name(path));
   // Threads as the float32 GEMM decides (gemm_detail::plan_gemm_threads): entries one per task, or
   // each split over the threads, or all on the caller.
+  // (A single entry always goes through gemm_bfloat16, whose K split must not depend on the threads.)
   const gemm_detail::GemmSplit split = gemm_detail::plan_gemm_threads(batch, M * N * K).split;
-  if (K == 0 || path == Bfloat16Path::Emulated || split == gemm_detail::GemmSplit::SplitEachEntry) {
+  if (K == 0 || path == Bfloat16Path::Emulated || batch == 1 || split == gemm_detail::GemmSplit::SplitEachEntry) {
     for (std::int64_t entry = 0; entry < batch; ++entry)
       gemm_bfloat16(path, transpose_a, transpose_b, M, N, K, alpha, A + entry * stride_a, lda, B + entry * stride_b,
                     ldb, beta, C + entry * stride_c, ldc);
