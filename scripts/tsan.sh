@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the unit tests and 2-thread trainings under ThreadSanitizer:
 #
-#   scripts/tsan.sh            # about 12 minutes on 2 cores; exits 1 on any ThreadSanitizer report
+#   scripts/tsan.sh            # about 15 minutes on 2 cores; exits 1 on any ThreadSanitizer report
 #
 # ThreadSanitizer sees a happens-before edge only where both sides are instrumented, and Debian's
 # libtbb is not: against it every hand-off of a task to a worker looks like a data race (762
