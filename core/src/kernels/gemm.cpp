@@ -40,9 +40,9 @@ void check_arguments(const char* op, Transpose transpose_a, Transpose transpose_
 // One product cut into parts along K (gemm_split_k.hpp): each part serially or, with more threads
 // than parts, itself over the threads; the bias (if any) goes with the first part.
 template <class T>
-void gemm_in_k_parts(std::int64_t parts, std::int64_t M, std::int64_t N, std::int64_t K, T alpha, Operand<T> a,
+void gemm_in_k_parts(std::int64_t part_length, std::int64_t M, std::int64_t N, std::int64_t K, T alpha, Operand<T> a,
                      Operand<T> b, T beta, T* C, std::int64_t ldc, const T* bias) {
-  gemm_detail::gemm_split_k<T>(M, N, K, parts, beta, C, ldc,
+  gemm_detail::gemm_split_k<T>(M, N, K, part_length, beta, C, ldc,
                                [&](std::int64_t k_begin, std::int64_t k_length, T part_beta, T* part_c,
                                    std::int64_t part_ldc, bool first, bool threaded) {
                                  const Operand<T> a_part = a.shifted(0, k_begin), b_part = b.shifted(k_begin, 0);
@@ -105,8 +105,8 @@ void run_gemm(GemmVariant variant, Transpose transpose_a, Transpose transpose_b,
     return;
   }
   // A long K against a small C: cut along K (by shape alone, so at any thread count).
-  if (const std::int64_t parts = gemm_detail::k_split_parts(M, N, K); batch == 1 && parts > 1) {
-    gemm_in_k_parts<T>(parts, M, N, K, alpha, a, b, beta, C, ldc, nullptr);
+  if (const std::int64_t part_length = gemm_detail::k_part_length(M, N, K); batch == 1 && part_length > 0) {
+    gemm_in_k_parts<T>(part_length, M, N, K, alpha, a, b, beta, C, ldc, nullptr);
     return;
   }
   const gemm_detail::GemmThreading plan = gemm_detail::plan_gemm_threads(batch, work);
@@ -169,8 +169,8 @@ void gemm_with_bias(Transpose transpose_a, Transpose transpose_b, std::int64_t M
   }
   const Operand<T> a = gemm_detail::make_operand(A, lda, transpose_a);
   const Operand<T> b = gemm_detail::make_operand(B, ldb, transpose_b);
-  if (const std::int64_t parts = gemm_detail::k_split_parts(M, N, K); parts > 1) {
-    gemm_in_k_parts<T>(parts, M, N, K, alpha, a, b, T(0), C, ldc, bias);
+  if (const std::int64_t part_length = gemm_detail::k_part_length(M, N, K); part_length > 0) {
+    gemm_in_k_parts<T>(part_length, M, N, K, alpha, a, b, T(0), C, ldc, bias);
     return;
   }
   const gemm_detail::GemmThreading plan = gemm_detail::plan_gemm_threads(1, work);

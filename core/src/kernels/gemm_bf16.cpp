@@ -337,9 +337,9 @@ void gemm_bfloat16(Bfloat16Path path, Transpose transpose_a, Transpose transpose
   }
   // A long K against a small C (a weight gradient): parts along K, as the float32 GEMM does
   // (gemm_split_k.hpp; chosen by shape alone). Part boundaries are multiples of 2048, so even.
-  if (const std::int64_t parts = gemm_detail::k_split_parts(M, N, K); parts > 1) {
+  if (const std::int64_t part_length = gemm_detail::k_part_length(M, N, K); part_length > 0) {
     gemm_detail::gemm_split_k<float>(
-        M, N, K, parts, beta, C, ldc,
+        M, N, K, part_length, beta, C, ldc,
         [&](std::int64_t k_begin, std::int64_t k_length, float part_beta, float* part_c, std::int64_t part_ldc,
             bool /*first*/, bool threaded) {
           const float* a_part = A + (transpose_a == Transpose::No ? k_begin : k_begin * lda);

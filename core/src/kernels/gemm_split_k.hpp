@@ -25,21 +25,22 @@ namespace sf::kernels::gemm_detail {
 inline constexpr std::int64_t k_part_min = 2048;
 inline constexpr std::int64_t k_parts_max = 8;
 
-// How many parts a single (unbatched) product is cut into along K; 1: not cut. Only products
-// whose K is long against C (K ≥ 8 · max(M, N)) are cut, into parts of at least k_part_min.
-inline std::int64_t k_split_parts(std::int64_t M, std::int64_t N, std::int64_t K) {
-  if (K < 2 * k_part_min || K < 8 * std::max(M, N)) return 1;
-  return std::min(k_parts_max, K / k_part_min);
+// The length of the parts a single (unbatched) product is cut into along K; 0: not cut. Only
+// products whose K is long against C (K ≥ 8 · max(M, N)) are cut: into 2 to k_parts_max parts,
+// each a multiple of k_part_min long (the last one shorter).
+inline std::int64_t k_part_length(std::int64_t M, std::int64_t N, std::int64_t K) {
+  if (K < 2 * k_part_min || K < 8 * std::max(M, N)) return 0;
+  const std::int64_t parts = std::min(k_parts_max, K / k_part_min);
+  return (K / parts + k_part_min - 1) / k_part_min * k_part_min;
 }
 
-// Runs the product in `parts` parts along K (parts ≥ 2). multiply(k_begin, k_length, beta, C,
-// ldc, first, threaded) computes C = alpha · op(A)[:, k_begin:+k_length] · op(B)[k_begin:+k_length, :]
-// + beta · C (the first part is also where a bias goes); `threaded`: whether it may split itself
-// over the threads (when there are more threads than parts).
+// Runs the product in parts of `length` along K (0 < length < K). multiply(k_begin, k_length,
+// beta, C, ldc, first, threaded) computes C = alpha · op(A)[:, k_begin:+k_length] ·
+// op(B)[k_begin:+k_length, :] + beta · C (the first part is also where a bias goes); `threaded`:
+// whether it may split itself over the threads (when there are more threads than parts).
 template <class T, class Multiply>
-void gemm_split_k(std::int64_t M, std::int64_t N, std::int64_t K, std::int64_t parts, T beta, T* C, std::int64_t ldc,
+void gemm_split_k(std::int64_t M, std::int64_t N, std::int64_t K, std::int64_t length, T beta, T* C, std::int64_t ldc,
                   Multiply&& multiply) {
-  const std::int64_t length = (K / parts + k_part_min - 1) / k_part_min * k_part_min;
   const std::int64_t part_count = (K + length - 1) / length;
   SharedBufferLease lease;  // the partial sums of parts 1, 2, … (M × N each, row-major)
   T* partial = lease.buffer().get<T>((part_count - 1) * M * N);
