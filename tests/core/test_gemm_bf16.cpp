@@ -1,4 +1,4 @@
-// The bfloat16 GEMM: rounding (ties to even, NaN, Inf, subnormals), the packing's vectorized
+// The bfloat16 GEMM: rounding (ties to even, NaN, Inf, subnormals to zero), the packing's vectorized
 // rounding equal to the scalar rule, every path against a float64 reference of the rounded
 // operands on awkward shapes and all transposes, 1 vs 2 threads bit for bit, the batched form
 // equal to one call per entry, SF_ISA.
@@ -107,9 +107,12 @@ BOOST_AUTO_TEST_CASE(rounding_is_to_nearest_even_and_keeps_specials) {
     BOOST_TEST_INFO("NaN bits " << nan);
     BOOST_TEST(std::isnan(sf::kernels::bfloat16_to_float(to_bf16(from_bits(nan)))));  // never Inf
   }
-  BOOST_TEST(to_bf16(from_bits(0x00010000)) == 0x0001);  // the smallest bfloat16 subnormal, exact
-  BOOST_TEST(to_bf16(from_bits(0x00008000)) == 0x0000);  // half of it: a tie, down to 0 (even)
-  BOOST_TEST(to_bf16(from_bits(0x00018000)) == 0x0002);  // 1.5 of it: a tie, up to 2 (even)
+  // Subnormals become zero of their sign (VCVTNE2PS2BF16's rule), even the largest, which
+  // rounding alone would carry up to the smallest normal bfloat16.
+  BOOST_TEST(to_bf16(from_bits(0x00010000)) == 0x0000);
+  BOOST_TEST(to_bf16(from_bits(0x80018000)) == 0x8000);
+  BOOST_TEST(to_bf16(from_bits(0x007fffff)) == 0x0000);
+  BOOST_TEST(to_bf16(from_bits(0x00800000)) == 0x0080);  // the smallest normal float32 is kept
   BOOST_TEST(sf::kernels::bfloat16_to_float(0x4049) == from_bits(0x40490000));
 }
 
@@ -117,7 +120,8 @@ BOOST_AUTO_TEST_CASE(rounding_is_to_nearest_even_and_keeps_specials) {
 // odd K, partial vectors) equals the scalar rule. Then NaN and Inf through a 1 × 1 × 1 product
 // (in a longer sum Inf · 0 would make NaN anyway).
 BOOST_AUTO_TEST_CASE(packing_rounds_like_the_scalar_rule) {
-  const std::vector<std::uint32_t> ties{0x3f808000, 0x3f818000, 0x3f808001, 0xbf818000, 0x3f807fff, 0x40490fdb, 0x4b7fffff};
+  const std::vector<std::uint32_t> ties{0x3f808000, 0x3f818000, 0x3f808001, 0xbf818000, 0x3f807fff, 0x40490fdb,
+                                        0x4b7fffff, 0x007fffff, 0x80018000, 0x00800000};  // and subnormals
   for (Bfloat16Path path : available_paths()) {
     for (std::int64_t K : {1, 7, 33}) {
       for (Transpose ta : {Transpose::No, Transpose::Yes}) {

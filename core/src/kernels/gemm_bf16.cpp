@@ -1,7 +1,8 @@
 // The bfloat16 GEMM (kernels/gemm_bf16.hpp for the math and the paths).
 //
 // AVX512-BF16 path, BLIS-like but with pairs: VDPBF16PS works on 32-bit lanes that each hold two
-// bfloat16 of consecutive k, so both operands are packed as pairs (k even in the low half):
+// bfloat16 of consecutive k, so both operands are packed as pairs (k even in the low half;
+// gemm_bf16_packing.hpp rounds and lays them out):
 //   B (all of it, once per call): sliver s of 32 columns, pair p, column j at b[(s·Kp + p)·32 + j]
 //     - one k-pair step of the micro-kernel loads 2 vectors (32 columns);
 //   A (per MC × KC block, per task): row i, pair p at a[i·kcp + p] - one broadcast per row.
@@ -20,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "gemm_bf16_packing.hpp"
 #include "gemm_internal.hpp"
 #include "gemm_split_k.hpp"
 #include "sf/core/error.hpp"
@@ -30,6 +32,7 @@ namespace sf::kernels {
 std::uint16_t float_to_bfloat16(float value) {
   std::uint32_t bits = std::bit_cast<std::uint32_t>(value);
   if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((bits >> 16) | 0x0040u);  // quiet NaN
+  if ((bits & 0x7f800000u) == 0) return static_cast<std::uint16_t>((bits >> 16) & 0x8000u);  // ±0, subnormals
   bits += 0x7fffu + ((bits >> 16) & 1u);
   return static_cast<std::uint16_t>(bits >> 16);
 }
@@ -38,90 +41,20 @@ float bfloat16_to_float(std::uint16_t bits) { return std::bit_cast<float>(static
 
 namespace {
 
-#define SF_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
-
-using gemm_detail::ScratchBuffer;
 using gemm_detail::SharedBufferLease;
 
 // This thread's buffers: packed A blocks and the packed B of a GEMM run serially inside a batched
 // task are the float32 GEMM's (gemm_detail::scratch_a / scratch_b: no task of either GEMM
 // waits while holding them, so they are never in use twice on one thread); a parallel GEMM's
-// packed B is shared by its tasks and leased instead (gemm_internal.hpp). A row of B rounded
-// to pairs has its own buffer, as it is filled while scratch_b holds the packed B.
+// packed B is shared by its tasks and leased instead (gemm_internal.hpp).
 using gemm_detail::scratch_a;
-ScratchBuffer& scratch_row_pairs() {
-  thread_local ScratchBuffer buffer;
-  return buffer;
-}
+using bf16_packing::pack_a;
+using bf16_packing::pack_b_sliver;
 
-constexpr std::int64_t MR = 14, NR = 32;
+constexpr std::int64_t MR = 14, NR = bf16_packing::NR;
 constexpr std::int64_t KC = 512;             // k values per slice (a multiple of 2)
 constexpr std::int64_t MC = 252;             // rows of A per block (a multiple of MR)
 constexpr std::int64_t N_CHUNK = 16 * NR;    // at most this many columns of C per task
-
-// 16 floats rounded to bfloat16 (the float_to_bfloat16 rule, vectorized), one per 32-bit lane.
-SF_BF16_TARGET inline __m512i round_lanes(__m512 x) {
-  const __m512i bits = _mm512_castps_si512(x);
-  const __m512i upper = _mm512_srli_epi32(bits, 16);
-  const __m512i lsb = _mm512_and_si512(upper, _mm512_set1_epi32(1));
-  const __m512i rounded =
-      _mm512_srli_epi32(_mm512_add_epi32(bits, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), lsb)), 16);
-  const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-  return _mm512_mask_mov_epi32(rounded, nan, _mm512_or_si512(upper, _mm512_set1_epi32(0x40)));
-}
-
-SF_BF16_TARGET inline __m512 load_floats(const float* source, std::int64_t count) {
-  return _mm512_maskz_loadu_ps(static_cast<__mmask16>(count >= 16 ? 0xffff : (1u << count) - 1u), source);
-}
-
-// A row of `depth` floats as `pair_count` bfloat16 pairs (k even in the low half), zero padded.
-SF_BF16_TARGET void round_row_to_pairs(const float* row, std::int64_t depth, std::int64_t pair_count,
-                                       std::uint32_t* out) {
-  for (std::int64_t k = 0; k < 2 * pair_count; k += 32) {
-    const std::int64_t count0 = std::clamp<std::int64_t>(depth - k, 0, 16);
-    const std::int64_t count1 = std::clamp<std::int64_t>(depth - k - 16, 0, 16);
-    const __m256i first = _mm512_cvtepi32_epi16(round_lanes(load_floats(row + k, count0)));
-    const __m256i second = _mm512_cvtepi32_epi16(round_lanes(load_floats(row + k + 16, count1)));
-    const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(first), second, 1);
-    const std::int64_t pairs_here = std::min<std::int64_t>(16, pair_count - k / 2);
-    _mm512_mask_storeu_epi32(out + k / 2, static_cast<__mmask16>(pairs_here >= 16 ? 0xffff : (1u << pairs_here) - 1u),
-                             both);
-  }
-}
-
-// Packs sliver `sliver` (32 columns) of op(B) [K, N]: pairs of rows (2p, 2p + 1), zero padded.
-SF_BF16_TARGET void pack_b_sliver(Transpose transpose, const float* B, std::int64_t ldb, std::int64_t K, std::int64_t N,
-                                  std::int64_t sliver, std::uint32_t* packed) {
-  const std::int64_t pairs = (K + 1) / 2;
-  std::uint32_t* out = packed + sliver * pairs * NR;
-  const std::int64_t column0 = sliver * NR, columns = std::min(NR, N - column0);
-  if (transpose == Transpose::No) {  // rows of B are contiguous: 16 columns at a time
-    for (std::int64_t pair = 0; pair < pairs; ++pair) {
-      for (std::int64_t half = 0; half < NR; half += 16) {
-        const std::int64_t count = std::max<std::int64_t>(0, std::min<std::int64_t>(16, columns - half));
-        const float* row = B + 2 * pair * ldb + column0 + half;
-        const __m512i low = round_lanes(load_floats(row, count));
-        const __m512i high = 2 * pair + 1 < K ? round_lanes(load_floats(row + ldb, count)) : _mm512_setzero_si512();
-        _mm512_storeu_si512(out + pair * NR + half, _mm512_or_si512(low, _mm512_slli_epi32(high, 16)));
-      }
-    }
-    return;
-  }
-  // Column j of op(B) is row j of the stored matrix: its pairs are contiguous.
-  std::fill(out, out + pairs * NR, 0u);
-  std::uint32_t* row_pairs = scratch_row_pairs().get<std::uint32_t>(pairs);
-  const __m512i scatter_index =
-      _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(NR));
-  for (std::int64_t j = 0; j < columns; ++j) {
-    round_row_to_pairs(B + (column0 + j) * ldb, K, pairs, row_pairs);
-    for (std::int64_t pair = 0; pair < pairs; pair += 16) {
-      const std::int64_t count = std::min<std::int64_t>(16, pairs - pair);
-      const __mmask16 mask = static_cast<__mmask16>(count >= 16 ? 0xffff : (1u << count) - 1u);
-      _mm512_mask_i32scatter_epi32(out + pair * NR + j, mask, scatter_index,
-                                   _mm512_maskz_loadu_epi32(mask, row_pairs + pair), 4);
-    }
-  }
-}
 
 // Packs all of op(B), sliver by sliver, in parallel.
 void pack_b(Transpose transpose, const float* B, std::int64_t ldb, std::int64_t K, std::int64_t N,
@@ -130,31 +63,6 @@ void pack_b(Transpose transpose, const float* B, std::int64_t ldb, std::int64_t 
   parallel::parallel_for(0, slivers, 1, [&](std::int64_t first, std::int64_t last) {
     for (std::int64_t sliver = first; sliver < last; ++sliver) pack_b_sliver(transpose, B, ldb, K, N, sliver, packed);
   });
-}
-
-// Packs rows [row0, row0 + rows) × pairs [pair0, pair0 + kcp) of op(A): row i, pair p at
-// packed[i·kcp + p].
-SF_BF16_TARGET void pack_a(Transpose transpose, const float* A, std::int64_t lda, std::int64_t K, std::int64_t row0,
-                           std::int64_t rows, std::int64_t pair0, std::int64_t kcp, std::uint32_t* packed) {
-  const std::int64_t k0 = 2 * pair0, depth = std::min(2 * kcp, K - k0);
-  if (transpose == Transpose::No) {  // rows of A are contiguous
-    for (std::int64_t i = 0; i < rows; ++i) round_row_to_pairs(A + (row0 + i) * lda + k0, depth, kcp, packed + i * kcp);
-    return;
-  }
-  // A stored [K, M]: rows 2p and 2p + 1 of the storage give pair p of 16 consecutive rows i.
-  const __m512i scatter_index = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                                   _mm512_set1_epi32(static_cast<int>(kcp)));
-  for (std::int64_t pair = 0; pair < kcp; ++pair) {
-    const std::int64_t k = k0 + 2 * pair;
-    for (std::int64_t i = 0; i < rows; i += 16) {
-      const std::int64_t count = std::min<std::int64_t>(16, rows - i);
-      const __mmask16 mask = static_cast<__mmask16>(count >= 16 ? 0xffff : (1u << count) - 1u);
-      const __m512i low = k < K ? round_lanes(load_floats(A + k * lda + row0 + i, count)) : _mm512_setzero_si512();
-      const __m512i high = k + 1 < K ? round_lanes(load_floats(A + (k + 1) * lda + row0 + i, count)) : _mm512_setzero_si512();
-      _mm512_mask_i32scatter_epi32(packed + i * kcp + pair, mask, scatter_index,
-                                   _mm512_or_si512(low, _mm512_slli_epi32(high, 16)), 4);
-    }
-  }
 }
 
 // C tile [rows, 32] = alpha · Σ_p a-pairs · b-pairs + beta · C tile (beta == 0 never reads C).

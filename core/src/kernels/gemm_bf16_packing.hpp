@@ -1,0 +1,156 @@
+// Packing for the AVX512-BF16 GEMM (internal to core/src/kernels/gemm_bf16.cpp): float32
+// operands rounded to bfloat16 (float_to_bfloat16's rule, by VCVTNE2PS2BF16) and
+// laid out as the pairs VDPBF16PS multiplies. A 32-bit word holds two bfloat16 of consecutive k,
+// k even in the low half:
+//   B (all of it, once per call): sliver s of 32 columns, pair p, column j at b[(s·Kp + p)·32 + j];
+//   A (per MC × KC block): row i, pair p at a[i·kcp + p].
+// When the stored matrix runs along k (A stored [M, K], B stored [N, K]) a row of it rounds to
+// consecutive pairs directly; when it runs across k (A stored [K, M], B stored [K, N]) two rows
+// of it interleave into one row of pairs across 16 rows or columns. The layout that wants the
+// other orientation gets it from a 16 × 16 transpose of 32-bit words in registers (64 shuffles
+// per 256 words; the scattered stores this replaced cost about one cycle per word).
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "sf/core/kernels/gemm.hpp"
+
+#define SF_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
+
+namespace sf::kernels::bf16_packing {
+
+constexpr std::int64_t NR = 32;  // columns of a B sliver (two vectors of 16 words)
+
+SF_BF16_TARGET inline __mmask16 first_lanes(std::int64_t count) {
+  return static_cast<__mmask16>(count >= 16 ? 0xffff : count <= 0 ? 0 : (1u << count) - 1u);
+}
+
+SF_BF16_TARGET inline __m512 load_floats(const float* source, std::int64_t count) {
+  return _mm512_maskz_loadu_ps(first_lanes(count), source);
+}
+
+// VCVTNE2PS2BF16 rounds 32 floats at once by float_to_bfloat16's rule (to nearest even, NaN made
+// quiet, subnormals to ±0), the second operand's 16 into the low half of the result.
+
+// `count` (0..32, more is 32) consecutive floats of a row along k as 16 pairs, zero padded.
+SF_BF16_TARGET inline __m512i round_to_pairs(const float* source, std::int64_t count) {
+  return (__m512i)_mm512_cvtne2ps_pbh(load_floats(source + 16, count - 16), load_floats(source, count));
+}
+
+// Two rows across k (k and k + 1; `has_second` false past the end) as 16 pairs, one per lane:
+// both rounded into one vector [first 0..15 | second 0..15], then word j = (first j, second j).
+SF_BF16_TARGET inline __m512i interleave_rows(const float* first, const float* second, bool has_second,
+                                              std::int64_t count) {
+  const __m512i pair_up = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
+                                           21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  const __m512 high = has_second ? load_floats(second, count) : _mm512_setzero_ps();
+  return _mm512_permutexvar_epi16(pair_up, (__m512i)_mm512_cvtne2ps_pbh(high, load_floats(first, count)));
+}
+
+// rows[r] lane c  ->  rows[c] lane r, for 16 vectors of 16 32-bit words. Stage 1 and 2 gather,
+// in each 128-bit lane L of vector 4q + m, element 4L + m of rows 4q..4q+3; stages 3 and 4 bring
+// the four groups of a column together.
+SF_BF16_TARGET inline void transpose_16x16(__m512i* rows) {
+  __m512i pairs[16];
+  for (int r = 0; r < 16; r += 2) {
+    pairs[r] = _mm512_unpacklo_epi32(rows[r], rows[r + 1]);
+    pairs[r + 1] = _mm512_unpackhi_epi32(rows[r], rows[r + 1]);
+  }
+  __m512i quads[16];  // quads[4q + m]: lane L holds element 4L + m of rows 4q..4q+3
+  for (int q = 0; q < 16; q += 4) {
+    quads[q] = _mm512_unpacklo_epi64(pairs[q], pairs[q + 2]);
+    quads[q + 1] = _mm512_unpackhi_epi64(pairs[q], pairs[q + 2]);
+    quads[q + 2] = _mm512_unpacklo_epi64(pairs[q + 1], pairs[q + 3]);
+    quads[q + 3] = _mm512_unpackhi_epi64(pairs[q + 1], pairs[q + 3]);
+  }
+  for (int m = 0; m < 4; ++m) {
+    const __m512i even_low = _mm512_shuffle_i32x4(quads[m], quads[4 + m], 0x88);  // lanes 0, 2 of rows 0-7
+    const __m512i odd_low = _mm512_shuffle_i32x4(quads[m], quads[4 + m], 0xdd);   // lanes 1, 3
+    const __m512i even_high = _mm512_shuffle_i32x4(quads[8 + m], quads[12 + m], 0x88);
+    const __m512i odd_high = _mm512_shuffle_i32x4(quads[8 + m], quads[12 + m], 0xdd);
+    rows[m] = _mm512_shuffle_i32x4(even_low, even_high, 0x88);
+    rows[4 + m] = _mm512_shuffle_i32x4(odd_low, odd_high, 0x88);
+    rows[8 + m] = _mm512_shuffle_i32x4(even_low, even_high, 0xdd);
+    rows[12 + m] = _mm512_shuffle_i32x4(odd_low, odd_high, 0xdd);
+  }
+}
+
+// A row of `depth` floats along k as `pair_count` pairs (k even in the low half), zero padded.
+SF_BF16_TARGET inline void round_row_to_pairs(const float* row, std::int64_t depth, std::int64_t pair_count,
+                                              std::uint32_t* out) {
+  for (std::int64_t pair = 0; pair < pair_count; pair += 16)
+    _mm512_mask_storeu_epi32(out + pair, first_lanes(pair_count - pair), round_to_pairs(row + 2 * pair, depth - 2 * pair));
+}
+
+// Packs sliver `sliver` (32 columns) of op(B) [K, N] into packed + sliver·pairs·32.
+SF_BF16_TARGET inline void pack_b_sliver(Transpose transpose, const float* B, std::int64_t ldb, std::int64_t K,
+                                         std::int64_t N, std::int64_t sliver, std::uint32_t* packed) {
+  const std::int64_t pairs = (K + 1) / 2;
+  std::uint32_t* out = packed + sliver * pairs * NR;
+  const std::int64_t column0 = sliver * NR, columns = std::min(NR, N - column0);
+  if (transpose == Transpose::No) {  // B stored [K, N]: rows 2p and 2p + 1 interleave
+    for (std::int64_t pair = 0; pair < pairs; ++pair)
+      for (std::int64_t half = 0; half < NR; half += 16) {
+        const float* row = B + 2 * pair * ldb + column0 + half;
+        _mm512_storeu_si512(out + pair * NR + half, interleave_rows(row, row + ldb, 2 * pair + 1 < K, columns - half));
+      }
+    return;
+  }
+  // B stored [N, K]: column j of op(B) is a row along k. 16 columns × 16 pairs at a time, transposed.
+  for (std::int64_t half = 0; half < NR; half += 16) {
+    for (std::int64_t pair0 = 0; pair0 < pairs; pair0 += 16) {
+      __m512i words[16];
+      for (std::int64_t j = 0; j < 16; ++j)
+        words[j] = half + j < columns ? round_to_pairs(B + (column0 + half + j) * ldb + 2 * pair0, K - 2 * pair0)
+                                      : _mm512_setzero_si512();
+      transpose_16x16(words);
+      for (std::int64_t pair = 0; pair < std::min<std::int64_t>(16, pairs - pair0); ++pair)
+        _mm512_storeu_si512(out + (pair0 + pair) * NR + half, words[pair]);
+    }
+  }
+}
+
+// Packs rows [row0, row0 + rows) × pairs [pair0, pair0 + kcp) of op(A): row i, pair p at packed[i·kcp + p].
+SF_BF16_TARGET inline void pack_a(Transpose transpose, const float* A, std::int64_t lda, std::int64_t K,
+                                  std::int64_t row0, std::int64_t rows, std::int64_t pair0, std::int64_t kcp,
+                                  std::uint32_t* packed) {
+  const std::int64_t k0 = 2 * pair0, depth = std::min(2 * kcp, K - k0);
+  if (transpose == Transpose::No) {  // A stored [M, K]: rows along k
+    for (std::int64_t i = 0; i < rows; ++i) round_row_to_pairs(A + (row0 + i) * lda + k0, depth, kcp, packed + i * kcp);
+    return;
+  }
+  // A stored [K, M]: storage rows 2p and 2p + 1 interleave into pair p of 16 rows i. 16 pairs of
+  // up to 256 rows are staged in L1 (reading 2 storage rows at a time, front to back, as the
+  // prefetchers like), then transposed 16 × 16 into place.
+  constexpr std::int64_t STAGE_ROWS = 256;
+  alignas(64) std::uint32_t staged[16 * STAGE_ROWS];
+  for (std::int64_t pair = 0; pair < kcp; pair += 16) {
+    const std::int64_t pairs_here = std::min<std::int64_t>(16, kcp - pair);
+    for (std::int64_t chunk = 0; chunk < rows; chunk += STAGE_ROWS) {
+      const std::int64_t chunk_rows = std::min(STAGE_ROWS, rows - chunk);
+      for (std::int64_t q = 0; q < 16; ++q) {
+        const std::int64_t k = k0 + 2 * (pair + q);
+        for (std::int64_t i = 0; i < chunk_rows; i += 16) {
+          __m512i words = _mm512_setzero_si512();
+          if (q < pairs_here && k < K) {
+            const float* row = A + k * lda + row0 + chunk + i;
+            words = interleave_rows(row, row + lda, k + 1 < K, chunk_rows - i);
+          }
+          _mm512_store_si512(staged + q * STAGE_ROWS + i, words);
+        }
+      }
+      for (std::int64_t i = 0; i < chunk_rows; i += 16) {
+        __m512i words[16];
+        for (std::int64_t q = 0; q < 16; ++q) words[q] = _mm512_load_si512(staged + q * STAGE_ROWS + i);
+        transpose_16x16(words);
+        for (std::int64_t r = 0; r < std::min<std::int64_t>(16, chunk_rows - i); ++r)
+          _mm512_mask_storeu_epi32(packed + (chunk + i + r) * kcp + pair, first_lanes(pairs_here), words[r]);
+      }
+    }
+  }
+}
+
+}  // namespace sf::kernels::bf16_packing
