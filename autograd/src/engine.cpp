@@ -35,15 +35,27 @@ Tensor reduce_to_input(const Tensor& gradient, const InputEdge& edge, const Node
   return reduced;
 }
 
+// A gradient can be added into in place only when nothing else can see its memory: a node may
+// return a view of its grad_output, or the same tensor for two inputs, and a caller may hold a
+// leaf's .grad. fma(g, 1, slot) is slot + g exactly, so in place gives the same bits as a new sum;
+// it saves a fresh buffer (and its first-touch page faults) per accumulation.
+bool owned_alone(const Tensor& slot, const Tensor& gradient) {
+  return slot.storage().use_count() == 1 && slot.is_contiguous() && slot.dtype() == gradient.dtype() &&
+         slot.shape() == gradient.shape() && slot.storage() != gradient.storage();
+}
+
 void accumulate(Tensor& slot, const Tensor& gradient) {
-  // Out of place: a node may return a view of its grad_output, which must never be modified.
-  slot = slot.defined() ? compute::add(slot, gradient) : gradient;
+  if (!slot.defined()) slot = gradient;
+  else if (owned_alone(slot, gradient)) compute::add_(slot, gradient);
+  else slot = compute::add(slot, gradient);
 }
 
 // A leaf's .grad owns its storage and is contiguous: optimizers and clipping modify it in
 // place, and the tensor a node returned may be shared with another input's gradient.
 void accumulate_leaf(Tensor& slot, const Tensor& gradient) {
-  slot = slot.defined() ? compute::add(slot, gradient) : gradient.clone();
+  if (!slot.defined()) slot = gradient.clone();
+  else if (owned_alone(slot, gradient)) compute::add_(slot, gradient);
+  else slot = compute::add(slot, gradient);
 }
 
 }  // namespace

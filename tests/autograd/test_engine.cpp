@@ -40,6 +40,27 @@ BOOST_AUTO_TEST_CASE(an_input_used_twice_accumulates) {
   BOOST_TEST(!x.grad().defined());
 }
 
+// Gradients are added in place only into memory nothing else holds: a .grad the caller kept, an
+// upstream gradient the caller passed, and one tensor returned for two inputs all stay as they were.
+BOOST_AUTO_TEST_CASE(accumulating_never_writes_into_a_tensor_someone_else_holds) {
+  Variable x = leaf({1, 2}, {2});
+  sum(x + x).backward();  // Add returns one tensor for both inputs
+  BOOST_TEST((x.grad().to_vector() == std::vector<double>{2, 2}));
+  const Tensor held = x.grad();
+  sum(x * 3.0).backward();
+  BOOST_TEST((x.grad().to_vector() == std::vector<double>{5, 5}));
+  BOOST_TEST((held.to_vector() == std::vector<double>{2, 2}));
+  const Tensor kept = x.grad();
+  x.zero_grad();
+
+  Variable doubled = x * 2.0;  // not a leaf: its gradient is pending inside the engine
+  const Tensor upstream = Tensor::from_vector(std::vector<double>{1, 10}, {2});
+  (doubled + doubled).backward(upstream);
+  BOOST_TEST((upstream.to_vector() == std::vector<double>{1, 10}));
+  BOOST_TEST((x.grad().to_vector() == std::vector<double>{4, 40}));
+  BOOST_TEST((kept.to_vector() == std::vector<double>{5, 5}));
+}
+
 BOOST_AUTO_TEST_CASE(broadcast_gradients_are_reduced_to_the_input_shape) {
   Variable matrix = leaf({1, 2, 3, 4, 5, 6}, {2, 3}, "matrix");
   Variable row = leaf({10, 20, 30}, {3}, "row");
