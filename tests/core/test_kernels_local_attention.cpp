@@ -21,6 +21,7 @@ const std::vector<Case> kCases = {
     {{2, 4, 40, 32, 8}, true, true},  {{1, 2, 33, 5, 7}, false, true},  {{3, 1, 50, 17, 12}, true, true},
     {{1, 2, 90, 6, 40}, true, true},    // band 81: 6 float vectors, one row at a time (no row blocks)
     {{1, 1, 300, 16, 70}, true, true},  // band 141: wider than 8 vectors, takes the reference path
+    {{1, 2, 20, 70, 3}, true, true},    // Dh 70: more than 4 vectors of features, summed in chunks
 };
 
 template <class T>
