@@ -124,6 +124,15 @@ void compute_tile(std::int64_t rows, std::int64_t columns, std::int64_t kcp, con
     std::memcpy(c + row * ldc, tile + row * NR, static_cast<std::size_t>(columns) * sizeof(float));
 }
 
+// Asks for the lines of a C tile before the micro-kernel runs: it writes them only after its k
+// loop (a thousand cycles and more), so they arrive, owned, while it multiplies instead of
+// stalling its stores: +10–15% on 8192 × 128 × 128 (Zen 4, one thread). The float32 GEMM,
+// whose kernel is half as fast per k step, measured no gain from it (0.86–1.05×).
+void prefetch_c_tile(float* c, std::int64_t rows, std::int64_t columns, std::int64_t ldc) {
+  for (std::int64_t row = 0; row < rows; ++row)
+    for (std::int64_t column = 0; column < columns; column += 16) __builtin_prefetch(c + row * ldc + column, 1, 3);
+}
+
 // One task: the block of C at rows [row0, row0 + rows) × columns [column0, column0 + columns),
 // every k slice, from the packed B.
 SF_BF16_TARGET void compute_block(Transpose transpose_a, std::int64_t K, float alpha, const float* A, std::int64_t lda,
@@ -137,9 +146,12 @@ SF_BF16_TARGET void compute_block(Transpose transpose_a, std::int64_t K, float a
     const float slice_beta = pair0 == 0 ? beta : 1.0f;
     for (std::int64_t jr = 0; jr < columns; jr += NR) {
       const std::uint32_t* b = b_packed + ((column0 + jr) / NR * pairs + pair0) * NR;
-      for (std::int64_t ir = 0; ir < rows; ir += MR)
+      for (std::int64_t ir = 0; ir < rows; ir += MR) {
+        float* c = C + (row0 + ir) * ldc + column0 + jr;
+        prefetch_c_tile(c, std::min(MR, rows - ir), std::min(NR, columns - jr), ldc);
         compute_tile(std::min(MR, rows - ir), std::min(NR, columns - jr), kcp, a_packed + ir * kcp, kcp, b, alpha,
-                     slice_beta, C + (row0 + ir) * ldc + column0 + jr, ldc);
+                     slice_beta, c, ldc);
+      }
     }
   }
 }
