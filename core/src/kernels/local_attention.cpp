@@ -10,9 +10,14 @@
 // Rows go in blocks of four (forward_row_blocks): four rows' score sums are independent FMA
 // chains, and each output vector is summed in a register over the band; the rows left over,
 // and bands wider than four vectors, go one at a time (forward_row), with the same bits.
-// Backward per row: dp[o] = g_i · v_{i+o-w} the same way over a transposed copy of v; then
-// ds = p ∘ (dp - Σ p∘dp), dβ += ds, and dq_i summed in registers; a second pass sums dk_j and
-// dv_j in registers over the rows that see key j (each output row written once).
+// The backward is in local_attention_backward.cpp; what both use, in local_attention_internal.hpp.
+
+// GCC 12 flags the _mm512_undefined_pd() that the float64 AVX-512 permute and reduce intrinsics
+// start from as maybe-uninitialized once they are inlined here (transpose_rows, from the
+// internal header, included below): a false positive.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include "sf/core/kernels/local_attention.hpp"
 
 #include <algorithm>
@@ -20,69 +25,17 @@
 #include <limits>
 #include <vector>
 
-#include "gemm_packing.hpp"  // transpose_in_registers
-#include "sf/core/kernels/simd.hpp"
-
-// GCC 12 flags the _mm512_undefined_pd() that the float64 AVX-512 permute and reduce intrinsics
-// start from as maybe-uninitialized once they are inlined here: a false positive.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include "local_attention_internal.hpp"
 
 namespace sf::kernels {
 namespace {
 
+using local_attention_detail::add_scaled_row;
+using local_attention_detail::BandLayout;
+using local_attention_detail::kMaxBandBatches;
+using local_attention_detail::kRowBlock;
+using local_attention_detail::transpose_rows;
 using simd::Batch;
-
-// Bands wider than this many vectors (129+ floats, 65+ doubles) use the reference kernel.
-constexpr std::int64_t kMaxBandBatches = 8;
-// Query rows per block of the blocked forward.
-constexpr int kRowBlock = 4;
-
-template <class T>
-struct BandLayout {
-  std::int64_t band, batches, padded_band, columns;
-  explicit BandLayout(const LocalAttentionShape& shape)
-      : band(shape.band()),
-        batches((shape.band() + simd::lanes<T> - 1) / simd::lanes<T>),
-        padded_band(batches * simd::lanes<T>),
-        columns(shape.length + batches * simd::lanes<T>) {}
-};
-
-// transposed[d · columns + j + w] = rows[j · Dh + d] for j in [0, L); every other column is 0.
-// Blocks of lanes × lanes go through an in-register transpose (the GEMM's packing has one)
-// when Dh is a multiple of the vector width; the rest element by element.
-template <class T>
-void transpose_rows(const T* rows, const LocalAttentionShape& shape, std::int64_t columns, T* transposed) {
-  const std::int64_t L = shape.length, Dh = shape.head_dimension, W = shape.window;
-  constexpr std::int64_t lanes = simd::lanes<T>;
-  for (std::int64_t d = 0; d < Dh; ++d) {  // the padding columns
-    std::fill(transposed + d * columns, transposed + d * columns + W, T(0));
-    std::fill(transposed + d * columns + W + L, transposed + (d + 1) * columns, T(0));
-  }
-  std::int64_t j = 0;
-  if (Dh % lanes == 0) {
-    for (; j + lanes <= L; j += lanes)
-      for (std::int64_t d0 = 0; d0 < Dh; d0 += lanes) {
-        Batch<T> block[lanes];
-#pragma GCC unroll 16
-        for (std::int64_t r = 0; r < lanes; ++r) block[r] = Batch<T>::load_unaligned(rows + (j + r) * Dh + d0);
-        gemm_detail::transpose_in_registers<T>(block);
-#pragma GCC unroll 16
-        for (std::int64_t r = 0; r < lanes; ++r) block[r].store_unaligned(transposed + (d0 + r) * columns + j + W);
-      }
-  }
-  for (; j < L; ++j)
-    for (std::int64_t d = 0; d < Dh; ++d) transposed[d * columns + j + W] = rows[j * Dh + d];
-}
-
-// row[0 … Dh) += factor · source[0 … Dh), vectorized over the features.
-template <class T>
-inline void add_scaled_row(T* row, T factor, const T* source, std::int64_t Dh) {
-  const Batch<T> scaled(factor);
-  simd::for_each_batch<T>(0, Dh, [&](std::int64_t d, std::int64_t valid) {
-    simd::store<T>(xsimd::fma(scaled, simd::load<T>(source + d, valid), simd::load<T>(row + d, valid)), row + d, valid);
-  });
-}
 
 // What the forward kernel of one (batch, head) pair reads and writes, for the row functions.
 template <class T>
@@ -261,128 +214,6 @@ void local_attention_forward(const LocalAttentionShape& shape, const T* q, const
   });
 }
 
-// row[0 … Dh) = Σ_t factors[t] · sources[t][0 … Dh), the terms in order, each feature vector an
-// FMA chain in a register from 0 (the bits of adding the terms into a zeroed row one by one).
-// `vectors` full vectors at a time (unrolled: Dh of 16, 32, 48 or 64 floats is one chunk), a
-// partial last vector masked.
-template <class T, int vectors>
-[[gnu::always_inline]] inline void weighted_sum_chunk(T* row, std::int64_t width, const T* factors,
-                                                      const T* const* sources, std::int64_t terms) {
-  constexpr std::int64_t lanes = simd::lanes<T>;
-  Batch<T> sums[vectors];
-#pragma GCC unroll 4
-  for (int v = 0; v < vectors; ++v) sums[v] = Batch<T>(T(0));
-  for (std::int64_t t = 0; t < terms; ++t) {
-    const Batch<T> factor(factors[t]);
-#pragma GCC unroll 4
-    for (int v = 0; v < vectors; ++v)
-      sums[v] = xsimd::fma(factor, simd::load<T>(sources[t] + v * lanes, std::min(lanes, width - v * lanes)), sums[v]);
-  }
-#pragma GCC unroll 4
-  for (int v = 0; v < vectors; ++v) simd::store<T>(sums[v], row + v * lanes, std::min(lanes, width - v * lanes));
-}
-
-template <class T>
-void write_weighted_sum(T* row, std::int64_t Dh, const T* factors, const T** sources, std::int64_t terms) {
-  constexpr std::int64_t lanes = simd::lanes<T>, chunk = 4 * lanes;
-  for (std::int64_t d0 = 0; d0 < Dh; d0 += chunk) {
-    const std::int64_t width = std::min(chunk, Dh - d0);
-    switch ((width + lanes - 1) / lanes) {
-      case 1: weighted_sum_chunk<T, 1>(row + d0, width, factors, sources, terms); break;
-      case 2: weighted_sum_chunk<T, 2>(row + d0, width, factors, sources, terms); break;
-      case 3: weighted_sum_chunk<T, 3>(row + d0, width, factors, sources, terms); break;
-      default: weighted_sum_chunk<T, 4>(row + d0, width, factors, sources, terms); break;
-    }
-    for (std::int64_t t = 0; t < terms; ++t) sources[t] += chunk;  // the next chunk of each term's row
-  }
-}
-
-// Two passes per pair, each writing every row of its outputs once (no read-modify-write of rows):
-//   1. per query row i: dp, ds (kept, times scale, for pass 2), dβ, and dq_i = Σ_o scale·ds[o]·k_j;
-//   2. per key row j: dk_j = Σ_i scale·ds_i[o]·q_i and dv_j = Σ_i p_i[o]·g_i over the rows i that
-//      see j (o = j − i + w), i ascending: the order the row-by-row updates used to add them.
-// Terms with p = 0 (masked keys, outside the sequence) are skipped, so an Inf there adds nothing.
-template <class T>
-void local_attention_backward(const LocalAttentionShape& shape, const T* q, const T* k, const T* v,
-                              const T* probabilities, const T* grad_output, T scale, T* grad_q, T* grad_k, T* grad_v,
-                              T* grad_bias_per_pair) {
-  const BandLayout<T> layout(shape);
-  if (layout.batches > kMaxBandBatches) {
-    local_attention_backward_reference(shape, q, k, v, probabilities, grad_output, scale, grad_q, grad_k, grad_v,
-                                       grad_bias_per_pair);
-    return;
-  }
-  const std::int64_t L = shape.length, Dh = shape.head_dimension, W = shape.window, lanes = simd::lanes<T>;
-  const std::int64_t band = layout.band;
-  parallel::parallel_for(0, shape.pairs(), 1, [&](std::int64_t first, std::int64_t last) {
-    std::vector<T> values_transposed(static_cast<std::size_t>(Dh * layout.columns));
-    std::vector<T> scaled_ds(static_cast<std::size_t>(L * band));
-    alignas(64) T row_probabilities[kMaxBandBatches * simd::lanes<T>] = {};
-    alignas(64) T row_grad_scores[kMaxBandBatches * simd::lanes<T>];
-    T factors[2][kMaxBandBatches * simd::lanes<T>];
-    const T* sources[2][kMaxBandBatches * simd::lanes<T>];
-    for (std::int64_t pair = first; pair < last; ++pair) {
-      const T* qh = q + pair * L * Dh;
-      const T* kh = k + pair * L * Dh;
-      const T* vh = v + pair * L * Dh;
-      const T* ph = probabilities + pair * L * band;
-      const T* gh = grad_output + pair * L * Dh;
-      transpose_rows(vh, shape, layout.columns, values_transposed.data());
-      Batch<T> grad_bias[kMaxBandBatches];
-      for (std::int64_t t = 0; t < layout.batches; ++t) grad_bias[t] = Batch<T>(T(0));
-
-      for (std::int64_t i = 0; i < L; ++i) {  // pass 1
-        const T* gi = gh + i * Dh;
-        std::copy(ph + i * band, ph + (i + 1) * band, row_probabilities);
-        Batch<T> grad_scores[kMaxBandBatches];
-        for (std::int64_t t = 0; t < layout.batches; ++t) grad_scores[t] = Batch<T>(T(0));
-        const T* value_column = values_transposed.data() + i;
-        for (std::int64_t d = 0; d < Dh; ++d) {
-          const Batch<T> gradient(gi[d]);
-          const T* values = value_column + d * layout.columns;
-          for (std::int64_t t = 0; t < layout.batches; ++t)
-            grad_scores[t] = xsimd::fma(gradient, Batch<T>::load_unaligned(values + t * lanes), grad_scores[t]);
-        }
-        Batch<T> weighted(T(0));  // Σ_o p[o] dp[o]
-        for (std::int64_t t = 0; t < layout.batches; ++t)
-          weighted = xsimd::fma(Batch<T>::load_aligned(row_probabilities + t * lanes), grad_scores[t], weighted);
-        const Batch<T> row_weighted(simd::horizontal_sum(weighted));
-        for (std::int64_t t = 0; t < layout.batches; ++t) {
-          const Batch<T> ds = Batch<T>::load_aligned(row_probabilities + t * lanes) * (grad_scores[t] - row_weighted);
-          grad_bias[t] += ds;
-          ds.store_aligned(row_grad_scores + t * lanes);
-        }
-        std::int64_t terms = 0;
-        for (std::int64_t o = 0; o < band; ++o) {
-          const T scaled = scale * row_grad_scores[o];
-          scaled_ds[static_cast<std::size_t>(i * band + o)] = scaled;
-          if (row_probabilities[o] == T(0)) continue;
-          factors[0][terms] = scaled;
-          sources[0][terms++] = kh + (i + o - W) * Dh;
-        }
-        write_weighted_sum(grad_q + pair * L * Dh + i * Dh, Dh, factors[0], sources[0], terms);
-      }
-      for (std::int64_t j = 0; j < L; ++j) {  // pass 2
-        std::int64_t terms = 0;
-        for (std::int64_t i = std::max<std::int64_t>(0, j - W); i <= std::min(L - 1, j + W); ++i) {
-          const std::int64_t o = j - i + W;
-          const T p = ph[i * band + o];
-          if (p == T(0)) continue;
-          factors[0][terms] = scaled_ds[static_cast<std::size_t>(i * band + o)];
-          sources[0][terms] = qh + i * Dh;
-          factors[1][terms] = p;
-          sources[1][terms++] = gh + i * Dh;
-        }
-        write_weighted_sum(grad_k + pair * L * Dh + j * Dh, Dh, factors[0], sources[0], terms);
-        write_weighted_sum(grad_v + pair * L * Dh + j * Dh, Dh, factors[1], sources[1], terms);
-      }
-      alignas(64) T bias_row[kMaxBandBatches * simd::lanes<T>];
-      for (std::int64_t t = 0; t < layout.batches; ++t) grad_bias[t].store_aligned(bias_row + t * lanes);
-      std::copy(bias_row, bias_row + band, grad_bias_per_pair + pair * band);
-    }
-  });
-}
-
 // ---- references: naive scalar loops, double accumulators -------------------------------------
 
 template <class T>
@@ -486,8 +317,6 @@ void local_attention_backward_reference(const LocalAttentionShape& shape, const 
                                            const T*, T, T*, T*);                                                       \
   template void local_attention_forward_reference<T>(const LocalAttentionShape&, const T*, const T*, const T*,       \
                                                      const T*, const T*, T, T*, T*);                                   \
-  template void local_attention_backward<T>(const LocalAttentionShape&, const T*, const T*, const T*, const T*,      \
-                                            const T*, T, T*, T*, T*, T*);                                              \
   template void local_attention_backward_reference<T>(const LocalAttentionShape&, const T*, const T*, const T*,      \
                                                       const T*, const T*, T, T*, T*, T*, T*);
 SF_INSTANTIATE_LOCAL_ATTENTION(float)
