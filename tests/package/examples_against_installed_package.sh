@@ -12,7 +12,10 @@ source="$2"
 work="$3"
 rm -rf "$work"
 mkdir -p "$work"
-cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
+# Every step says what failed and shows its log (the test failed twice under ctest -j2 without
+# a word: set -e stopped at a step whose output went to a file).
+cmake --install "$build" --prefix "$work/prefix" > "$work/install.log" 2>&1 ||
+  { echo "FAIL: cmake --install (exit $?)"; cat "$work/install.log"; exit 1; }
 for file in lib/cmake/swarmformer/swarmformerConfig.cmake lib/cmake/swarmformer/swarmformerConfigVersion.cmake \
     lib/libsf_core.a include/sf/core/tensor.hpp include/sf/swarmformer/classifier.hpp bin/swarmformer; do
   [ -e "$work/prefix/$file" ] || { echo "FAIL: the install has no $file"; exit 1; }
@@ -20,8 +23,8 @@ done
 cmake -S "$source/apps/examples" -B "$work/examples" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release \
   > "$work/configure.log" || { cat "$work/configure.log"; exit 1; }
 cmake --build "$work/examples" -j2 > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
-"$work/examples/autograd_hello"
-"$work/examples/custom_op"
+"$work/examples/autograd_hello" || { echo "FAIL: autograd_hello exited $?"; exit 1; }
+"$work/examples/custom_op" || { echo "FAIL: custom_op exited $?"; exit 1; }
 
 data="${SF_DATA:-$source/../shared/data/imdb}"
 vocab="${SF_VOCAB:-$source/../shared/data/vocab/bert-base-uncased-vocab.txt}"
@@ -32,7 +35,8 @@ fi
 "$work/prefix/bin/swarmformer" train --preset enhanced-small --data "$data" --vocab "$vocab" --out "$work/run" \
   --cache-dir "$work/cache" --no-progress --threads 1 --set max_train_examples=48 --set max_eval_examples=48 \
   --set epochs=1 --set batch_size=48 > "$work/train.log" 2>&1 || { cat "$work/train.log"; exit 1; }
-"$work/examples/classify" "$work/run/best.safetensors" "$vocab" "A wonderful film." "Dull and long." > "$work/classify.txt"
+"$work/examples/classify" "$work/run/best.safetensors" "$vocab" "A wonderful film." "Dull and long." > "$work/classify.txt" ||
+  { echo "FAIL: classify exited $?"; cat "$work/classify.txt"; exit 1; }
 cat "$work/classify.txt"
 [ "$(grep -c -E '^[^ ]+ [01]\.[0-9]{3}  ' "$work/classify.txt")" = 2 ] || { echo "FAIL: expected two predictions"; exit 1; }
 grep -q -- "-> cluster" "$work/classify.txt" || { echo "FAIL: no routing printed"; exit 1; }
