@@ -2,6 +2,8 @@
 
 #include <cstring>
 #include <optional>
+#include <type_traits>
+#include <vector>
 
 #include "sf/core/parallel.hpp"
 
@@ -51,26 +53,40 @@ void strided_copy(Destination* destination, const Shape& shape, const Shape& des
   if (inner == 0) return;
   const std::int64_t inner_destination = destination_strides.back();
   const std::int64_t inner_source = source_strides.back();
+  // Rows of a few hundred bytes are the common case (heads of 32 floats): the per-row cost is
+  // the bookkeeping, so the row's index advances like an odometer (one division per task, not
+  // per row) and a short contiguous row is copied by a loop the compiler vectorizes, not a
+  // memcpy call.
+  constexpr std::int64_t kLongRowBytes = 1024;
   parallel::parallel_for(0, outer, parallel::rows_grain(inner), [&](std::int64_t first, std::int64_t last) {
+    std::vector<std::int64_t> index(static_cast<std::size_t>(ndim - 1));
+    std::int64_t remainder = first, destination_offset = 0, source_offset = 0;
+    for (std::int64_t axis = ndim - 2; axis >= 0; --axis) {
+      index[static_cast<std::size_t>(axis)] = remainder % shape[axis];
+      remainder /= shape[axis];
+      destination_offset += index[static_cast<std::size_t>(axis)] * destination_strides[axis];
+      source_offset += index[static_cast<std::size_t>(axis)] * source_strides[axis];
+    }
     for (std::int64_t row = first; row < last; ++row) {
-      std::int64_t remainder = row, destination_offset = 0, source_offset = 0;
-      for (std::int64_t axis = ndim - 2; axis >= 0; --axis) {
-        const std::int64_t index = remainder % shape[axis];
-        remainder /= shape[axis];
-        destination_offset += index * destination_strides[axis];
-        source_offset += index * source_strides[axis];
-      }
       Destination* out = destination + destination_offset;
       const Source* in = source + source_offset;
       if (inner_destination == 1 && inner_source == 1) {
-        if constexpr (std::is_same_v<Destination, Source>) {
+        if (std::is_same_v<Destination, Source> && inner * static_cast<std::int64_t>(sizeof(Source)) >= kLongRowBytes)
           std::memcpy(out, in, static_cast<std::size_t>(inner) * sizeof(Source));
-        } else {
+        else
           for (std::int64_t column = 0; column < inner; ++column) out[column] = static_cast<Destination>(in[column]);
-        }
       } else {
         for (std::int64_t column = 0; column < inner; ++column)
           out[column * inner_destination] = static_cast<Destination>(in[column * inner_source]);
+      }
+      for (std::int64_t axis = ndim - 2; axis >= 0; --axis) {  // the next row's index
+        std::int64_t& at = index[static_cast<std::size_t>(axis)];
+        destination_offset += destination_strides[axis];
+        source_offset += source_strides[axis];
+        if (++at < shape[axis]) break;
+        destination_offset -= shape[axis] * destination_strides[axis];
+        source_offset -= shape[axis] * source_strides[axis];
+        at = 0;
       }
     }
   });

@@ -63,6 +63,41 @@ BOOST_AUTO_TEST_CASE(slice_select_expand) {
   BOOST_TEST(t.slice(0, 2, 2).numel() == 0);
 }
 
+// contiguous() of permuted, sliced and expanded views, element by element against at(), on one
+// and two threads: big enough that the rows split into several tasks, each starting its row
+// index mid-way through the outer axes; short rows (the vectorized loop) and long ones (memcpy).
+BOOST_AUTO_TEST_CASE(strided_copies_equal_indexing_on_any_thread_count) {
+  const Tensor base = Tensor::arange(6 * 40 * 31 * 7, sf::DType::Float32).reshape({6, 40, 31, 7});
+  const Tensor long_rows = Tensor::arange(3 * 5 * 600, sf::DType::Float64).reshape({3, 5, 600});
+  const std::vector<Tensor> views = {base.permute({0, 2, 1, 3}), base.permute({3, 1, 0, 2}),
+                                     base.slice(1, 3, 40, 4).slice(3, 1, 7, 2), base.slice(2, 0, 1).expand({6, 40, 9, 7}),
+                                     long_rows.permute({1, 0, 2}), long_rows.slice(2, 10, 600, 1).permute({1, 0, 2})};
+  for (int threads : {1, 2}) {
+    sf::parallel::ThreadCountGuard guard(threads);
+    for (std::size_t view_index = 0; view_index < views.size(); ++view_index) {
+      const Tensor& view = views[view_index];
+      const Tensor copy = view.contiguous();
+      BOOST_TEST(copy.is_contiguous());
+      const Shape& shape = view.shape();
+      const std::vector<double> values = copy.to_vector();
+      std::vector<std::int64_t> index(shape.size(), 0);
+      int mismatches = 0;
+      for (std::size_t flat = 0; flat < values.size(); ++flat) {
+        double expected = 0;
+        if (shape.size() == 4) expected = view.at({index[0], index[1], index[2], index[3]});
+        else expected = view.at({index[0], index[1], index[2]});
+        if (values[flat] != expected && mismatches++ < 3)
+          BOOST_ERROR("view " << view_index << " threads " << threads << " element " << flat << ": " << values[flat]
+                              << " != " << expected);
+        for (std::size_t axis = shape.size(); axis-- > 0;) {
+          if (++index[axis] < shape[axis]) break;
+          index[axis] = 0;
+        }
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(copy_from_broadcasts_and_converts) {
   Tensor destination = Tensor::zeros({2, 3}, sf::DType::Float64);
   destination.copy_from(Tensor::from_vector(std::vector<float>{1, 2, 3}, {3}));
