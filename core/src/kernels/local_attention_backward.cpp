@@ -102,6 +102,29 @@ void band_products_for(std::int64_t batches, int rows, const T* g, std::int64_t 
   }
 }
 
+// Pass 2 for one pair: dk_j = Σ_i scale·ds_i[o]·q_i and dv_j = Σ_i p_i[o]·g_i over the query
+// rows i that see key j (o = j − i + w), i ascending. scaled_ds[i·band + o] = scale·ds_i[o];
+// factors and sources: room for two term lists of a band each.
+template <class T>
+void key_rows_backward(const T* qh, const T* gh, const T* ph, const T* scaled_ds, std::int64_t L, std::int64_t Dh,
+                       std::int64_t W, std::int64_t band, T* dk, T* dv, T (*factors)[kMaxBandBatches * simd::lanes<T>],
+                       const T* (*sources)[kMaxBandBatches * simd::lanes<T>]) {
+  for (std::int64_t j = 0; j < L; ++j) {
+    std::int64_t terms = 0;
+    for (std::int64_t i = std::max<std::int64_t>(0, j - W); i <= std::min(L - 1, j + W); ++i) {
+      const std::int64_t o = j - i + W;
+      const T p = ph[i * band + o];
+      if (p == T(0)) continue;
+      factors[0][terms] = scaled_ds[i * band + o];
+      sources[0][terms] = qh + i * Dh;
+      factors[1][terms] = p;
+      sources[1][terms++] = gh + i * Dh;
+    }
+    write_weighted_sum(dk + j * Dh, Dh, factors[0], sources[0], terms);
+    write_weighted_sum(dv + j * Dh, Dh, factors[1], sources[1], terms);
+  }
+}
+
 }  // namespace
 
 // Two passes per pair, each writing every row of its outputs once (no read-modify-write of rows):
@@ -171,20 +194,8 @@ void local_attention_backward(const LocalAttentionShape& shape, const T* q, cons
         }
         write_weighted_sum(grad_q + pair * L * Dh + i * Dh, Dh, factors[0], sources[0], terms);
       }
-      for (std::int64_t j = 0; j < L; ++j) {  // pass 2
-        std::int64_t terms = 0;
-        for (std::int64_t i = std::max<std::int64_t>(0, j - W); i <= std::min(L - 1, j + W); ++i) {
-          const std::int64_t o = j - i + W;
-          const T p = ph[i * band + o];
-          if (p == T(0)) continue;
-          factors[0][terms] = scaled_ds[static_cast<std::size_t>(i * band + o)];
-          sources[0][terms] = qh + i * Dh;
-          factors[1][terms] = p;
-          sources[1][terms++] = gh + i * Dh;
-        }
-        write_weighted_sum(grad_k + pair * L * Dh + j * Dh, Dh, factors[0], sources[0], terms);
-        write_weighted_sum(grad_v + pair * L * Dh + j * Dh, Dh, factors[1], sources[1], terms);
-      }
+      key_rows_backward(qh, gh, ph, scaled_ds.data(), L, Dh, W, band, grad_k + pair * L * Dh, grad_v + pair * L * Dh,
+                        factors, sources);  // pass 2
       alignas(64) T bias_row[kMaxBandBatches * simd::lanes<T>];
       for (std::int64_t t = 0; t < layout.batches; ++t) grad_bias[t].store_aligned(bias_row + t * lanes);
       std::copy(bias_row, bias_row + band, grad_bias_per_pair + pair * band);
