@@ -35,28 +35,22 @@ Tensor reduce_to_input(const Tensor& gradient, const InputEdge& edge, const Node
   return reduced;
 }
 
-// A gradient can be added into in place only when nothing else can see its memory: a node may
-// return a view of its grad_output, or the same tensor for two inputs, and a caller may hold a
-// leaf's .grad. fma(g, 1, slot) is slot + g exactly, so in place gives the same bits as a new sum;
-// it saves a fresh buffer (and its first-touch page faults) per accumulation.
-bool owned_alone(const Tensor& slot, const Tensor& gradient) {
-  return slot.storage().use_count() == 1 && slot.is_contiguous() && slot.dtype() == gradient.dtype() &&
-         slot.shape() == gradient.shape() && slot.storage() != gradient.storage();
-}
-
-void accumulate(Tensor& slot, const Tensor& gradient) {
-  if (!slot.defined()) slot = gradient;
-  else if (owned_alone(slot, gradient)) compute::add_(slot, gradient);
+// slot += gradient. The sum goes in place only when nothing else can see slot's memory (its
+// storage has no other owner: not a view of a node's grad_output, not the tensor a node returned
+// for two inputs, not a .grad the caller kept; the gradient itself, being an owner, rules out
+// aliasing). fma(g, 1, slot) is slot + g exactly, so in place gives the same bits as a new sum and
+// saves a fresh buffer (and its first-touch page faults) per accumulation. A first gradient is
+// taken as is, or copied for a leaf: a leaf's .grad owns its storage, since optimizers and
+// clipping modify it in place and the tensor a node returned may be shared with another input.
+void accumulate(Tensor& slot, const Tensor& gradient, bool copy_first) {
+  if (!slot.defined()) slot = copy_first ? gradient.clone() : gradient;
+  else if (slot.storage().use_count() == 1 && slot.is_contiguous() && slot.shape() == gradient.shape())
+    compute::add_(slot, gradient);
   else slot = compute::add(slot, gradient);
 }
 
-// A leaf's .grad owns its storage and is contiguous: optimizers and clipping modify it in
-// place, and the tensor a node returned may be shared with another input's gradient.
-void accumulate_leaf(Tensor& slot, const Tensor& gradient) {
-  if (!slot.defined()) slot = gradient.clone();
-  else if (owned_alone(slot, gradient)) compute::add_(slot, gradient);
-  else slot = compute::add(slot, gradient);
-}
+void accumulate_pending(Tensor& slot, const Tensor& gradient) { accumulate(slot, gradient, false); }
+void accumulate_leaf(Tensor& slot, const Tensor& gradient) { accumulate(slot, gradient, true); }
 
 }  // namespace
 
@@ -139,7 +133,7 @@ void Variable::backward(const Tensor& upstream, bool retain_graph,
       if (gradients[index].defined()) {
         Tensor gradient = reduce_to_input(gradients[index], edge, *node, index);
         if (producer) {
-          accumulate(pending[producer], gradient);
+          accumulate_pending(pending[producer], gradient);
         } else if (auto leaf = edge.leaf.lock()) {
           accumulate_leaf(leaf->grad, gradient);
         }

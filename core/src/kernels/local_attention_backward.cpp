@@ -88,18 +88,23 @@ void band_products(const T* g, std::int64_t Dh, const T* values, std::int64_t co
     for (int t = 0; t < batches; ++t) sums[r][t].store_aligned(dp + (r * kMaxBandBatches + t) * lanes);
 }
 
-// band_products for `rows` (kRowBlock, or 1) rows, the band's vector count a template argument.
+// band_products for `rows` rows, the band's vector count a template argument: kRowBlock rows
+// for bands of up to 4 vectors (more would not fit in registers), else 1.
 template <class T>
 void band_products_for(std::int64_t batches, int rows, const T* g, std::int64_t Dh, const T* values,
                        std::int64_t columns, T* dp) {
-  switch (batches * 16 + (rows == 1 ? 0 : 1)) {
-#define SF_BAND_CASE(count)                                                                   \
-  case count * 16: band_products<T, count, 1>(g, Dh, values, columns, dp); break;             \
-  case count * 16 + 1: band_products<T, count, kRowBlock>(g, Dh, values, columns, dp); break;
-    SF_BAND_CASE(1) SF_BAND_CASE(2) SF_BAND_CASE(3) SF_BAND_CASE(4)
-    SF_BAND_CASE(5) SF_BAND_CASE(6) SF_BAND_CASE(7) SF_BAND_CASE(8)
-#undef SF_BAND_CASE
+#define SF_BAND_CASE(count, row_count) \
+  case count: band_products<T, count, row_count>(g, Dh, values, columns, dp); break;
+  if (rows == kRowBlock) {
+    switch (batches) { SF_BAND_CASE(1, kRowBlock) SF_BAND_CASE(2, kRowBlock) SF_BAND_CASE(3, kRowBlock)
+                       SF_BAND_CASE(4, kRowBlock) }
+    return;
   }
+  switch (batches) {
+    SF_BAND_CASE(1, 1) SF_BAND_CASE(2, 1) SF_BAND_CASE(3, 1) SF_BAND_CASE(4, 1)
+    SF_BAND_CASE(5, 1) SF_BAND_CASE(6, 1) SF_BAND_CASE(7, 1) SF_BAND_CASE(8, 1)
+  }
+#undef SF_BAND_CASE
 }
 
 // Pass 2 for one pair: dk_j = Σ_i scale·ds_i[o]·q_i and dv_j = Σ_i p_i[o]·g_i over the query

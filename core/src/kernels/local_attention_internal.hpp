@@ -16,7 +16,7 @@ using simd::Batch;
 
 // Bands wider than this many vectors (129+ floats, 65+ doubles) use the reference kernel.
 constexpr std::int64_t kMaxBandBatches = 8;
-// Query rows per block of the blocked forward.
+// Query rows per block: the forward's scores and the backward's dp, four FMA chains per vector.
 constexpr int kRowBlock = 4;
 
 template <class T>
