@@ -16,7 +16,7 @@ packages=(
   libutf8proc-dev zlib1g-dev libarchive-dev                      # tokenizer Unicode, gzip, tar datasets
   libcli11-dev nlohmann-json3-dev                                # command line, JSON configs/headers
   libopenblas-dev                                                # GEMM benchmark baseline only
-  libdnnl-dev                                                    # bfloat16 GEMM benchmark baseline only
+  libdnnl-dev ocl-icd-opencl-dev                                # bfloat16 GEMM benchmark baseline only (its CMake config needs OpenCL)
   gnuplot-nox                                                    # PNG training curves
   wordnet-base                                                   # WordNet data for synonym augmentation
 )
