@@ -227,12 +227,10 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   const Tensor bias_values = bias.contiguous();
   dispatch_dtype(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    if (rounds_to_bfloat16<T>()) {  // the bias copied into every row, then out += input · weightᵀ
-      T* rows = out.data<T>();
-      for (std::int64_t row = 0; row < M; ++row) std::copy_n(bias_values.data<T>(), N, rows + row * N);
+    if (rounds_to_bfloat16<T>()) {
       if constexpr (std::is_same_v<T, float>)
-        kernels::gemm_bfloat16(a.transpose, b.transpose, M, N, K, 1.0f, a.tensor.data<T>(), a.ld, b.tensor.data<T>(),
-                               b.ld, 1.0f, rows, N);
+        kernels::gemm_bfloat16_with_bias(a.transpose, b.transpose, M, N, K, 1.0f, a.tensor.data<T>(), a.ld,
+                                         b.tensor.data<T>(), b.ld, bias_values.data<T>(), out.data<T>(), N);
       return;
     }
     kernels::gemm_with_bias<T>(a.transpose, b.transpose, M, N, K, T(1), a.tensor.data<T>(), a.ld,

@@ -1,13 +1,14 @@
 // The bfloat16 GEMM: rounding (ties to even, NaN, Inf, subnormals to zero), the packing's vectorized
 // rounding equal to the scalar rule, every path against a float64 reference of the rounded
 // operands on awkward shapes and all transposes, 1 vs 2 threads bit for bit, the batched form
-// equal to one call per entry, SF_ISA.
+// equal to one call per entry, the fused bias equal to its two steps, SF_ISA.
 // The AVX512-BF16 path is skipped, with a message, on a CPU without it.
 //
 // Tolerance: the operands are rounded to bfloat16 by both sides, so what remains is the float32
 // accumulation: |ours − reference| ≤ 2·(K + 2)·ε₃₂·(|α|·(|A|·|B|)_ij + |β|·|c_ij|).
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
@@ -226,6 +227,47 @@ BOOST_AUTO_TEST_CASE(batched_entries_equal_their_own_calls) {
                                                    C.data(), 4, 8, 0.0f, C.data(), 4, 8);
       },
       "gemm_bfloat16_batched_strided: stride_c 8 makes the C matrices [4, 4] (ldc 4) of the 2 entries overlap");
+}
+
+// The fused bias gives the bits of the two steps it replaced (the bias copied into every row of C,
+// then beta = 1), never reads C's old content (NaN here) nor writes its padding: right-edge tiles
+// narrower than 32 columns, K deeper than one slice (the bias in the first only), a product cut
+// into parts along K, every transpose, padded leading dimensions, 1 and 2 threads.
+BOOST_AUTO_TEST_CASE(the_fused_bias_equals_copying_it_then_accumulating) {
+  const std::vector<std::array<std::int64_t, 3>> shapes{{1, 1, 1},    {15, 33, 9},    {29, 70, 31},
+                                                        {300, 64, 1100}, {40, 33, 4100}, {7, 5, 0}};
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (Bfloat16Path path : available_paths())
+    for (const auto& [M, N, K] : shapes)
+      for (Transpose ta : {Transpose::No, Transpose::Yes})
+        for (Transpose tb : {Transpose::No, Transpose::Yes})
+          for (std::size_t threads : {1u, 2u}) {
+            sf::parallel::ThreadCountGuard guard(threads);
+            const std::int64_t lda = (ta == Transpose::No ? K : M) + 3, ldb = (tb == Transpose::No ? N : K) + 1;
+            const std::int64_t ldc = N + 2;
+            const std::vector<float> A = random_matrix(std::max<std::int64_t>(1, (ta == Transpose::No ? M : K) * lda), 41);
+            const std::vector<float> B = random_matrix(std::max<std::int64_t>(1, (tb == Transpose::No ? K : N) * ldb), 42);
+            const std::vector<float> bias = random_matrix(N, 43);
+            std::vector<float> fused(static_cast<std::size_t>(M * ldc), nan), two_step = fused;
+            sf::kernels::gemm_bfloat16_with_bias(path, ta, tb, M, N, K, 0.75f, A.data(), lda, B.data(), ldb,
+                                                 bias.data(), fused.data(), ldc);
+            for (std::int64_t row = 0; row < M; ++row)
+              std::copy(bias.begin(), bias.end(), two_step.begin() + row * ldc);
+            sf::kernels::gemm_bfloat16(path, ta, tb, M, N, K, 0.75f, A.data(), lda, B.data(), ldb, 1.0f,
+                                       two_step.data(), ldc);
+            BOOST_TEST_INFO(sf::kernels::bfloat16_path_name(path) << " M=" << M << " N=" << N << " K=" << K
+                            << " ta " << (ta == Transpose::Yes) << " tb " << (tb == Transpose::Yes) << " threads "
+                            << threads);
+            // memcmp: the padding of C must still be the same NaN bits on both sides.
+            BOOST_TEST(std::memcmp(fused.data(), two_step.data(), fused.size() * sizeof(float)) == 0);
+          }
+  std::vector<float> C(4);
+  sf::test::check_error_message(
+      [&] {
+        sf::kernels::gemm_bfloat16_with_bias(Transpose::No, Transpose::No, 2, 2, 1, 1.0f, C.data(), 1, C.data(), 2,
+                                             nullptr, C.data(), 2);
+      },
+      "gemm_bfloat16_with_bias: the bias of C [2, 2] is null");
 }
 
 BOOST_AUTO_TEST_CASE(sf_isa_selects_a_path_and_refuses_unknown_ones) {

@@ -65,10 +65,13 @@ void pack_b(Transpose transpose, const float* B, std::int64_t ldb, std::int64_t 
   });
 }
 
-// C tile [rows, 32] = alpha · Σ_p a-pairs · b-pairs + beta · C tile (beta == 0 never reads C).
+// C tile [rows, 32] = alpha · Σ_p a-pairs · b-pairs + beta · C tile (beta == 0 never reads C), or
+// with a bias (32 values; beta is then 0) alpha · Σ + bias, fma(alpha, Σ, bias): the bits of
+// writing the bias into C and running with beta = 1 (1 · c is exact).
 template <int rows>
 SF_BF16_TARGET void micro_kernel(std::int64_t kcp, const std::uint32_t* a, std::int64_t a_row_step,
-                                 const std::uint32_t* b, float alpha, float beta, float* c, std::int64_t ldc) {
+                                 const std::uint32_t* b, float alpha, float beta, const float* bias, float* c,
+                                 std::int64_t ldc) {
   __m512 left[rows], right[rows];
 #pragma GCC unroll 16
   for (int row = 0; row < rows; ++row) left[row] = right[row] = _mm512_setzero_ps();
@@ -84,6 +87,15 @@ SF_BF16_TARGET void micro_kernel(std::int64_t kcp, const std::uint32_t* a, std::
     }
   }
   const __m512 alpha_vector = _mm512_set1_ps(alpha), beta_vector = _mm512_set1_ps(beta);
+  if (bias != nullptr) {
+    const __m512 bias_left = _mm512_loadu_ps(bias), bias_right = _mm512_loadu_ps(bias + 16);
+#pragma GCC unroll 16
+    for (int row = 0; row < rows; ++row) {
+      _mm512_storeu_ps(c + row * ldc, _mm512_fmadd_ps(alpha_vector, left[row], bias_left));
+      _mm512_storeu_ps(c + row * ldc + 16, _mm512_fmadd_ps(alpha_vector, right[row], bias_right));
+    }
+    return;
+  }
 #pragma GCC unroll 16
   for (int row = 0; row < rows; ++row) {
     float* c_row = c + row * ldc;
@@ -99,27 +111,30 @@ SF_BF16_TARGET void micro_kernel(std::int64_t kcp, const std::uint32_t* a, std::
 }
 
 using MicroKernel = void (*)(std::int64_t, const std::uint32_t*, std::int64_t, const std::uint32_t*, float, float,
-                             float*, std::int64_t);
+                             const float*, float*, std::int64_t);
 template <std::size_t... indices>
 constexpr std::array<MicroKernel, sizeof...(indices)> make_kernels(std::index_sequence<indices...>) {
   return {&micro_kernel<static_cast<int>(indices) + 1>...};
 }
 constexpr auto kernels_by_rows = make_kernels(std::make_index_sequence<MR>());
 
-// One tile (rows ≤ MR, columns ≤ NR); a narrow one goes through a full-width buffer.
+// One tile (rows ≤ MR, columns ≤ NR; bias: nullptr or `columns` values); a narrow one goes
+// through a full-width buffer.
 void compute_tile(std::int64_t rows, std::int64_t columns, std::int64_t kcp, const std::uint32_t* a,
-                  std::int64_t a_row_step, const std::uint32_t* b, float alpha, float beta, float* c,
-                  std::int64_t ldc) {
+                  std::int64_t a_row_step, const std::uint32_t* b, float alpha, float beta, const float* bias,
+                  float* c, std::int64_t ldc) {
   const MicroKernel kernel = kernels_by_rows[static_cast<std::size_t>(rows - 1)];
   if (columns == NR) {
-    kernel(kcp, a, a_row_step, b, alpha, beta, c, ldc);
+    kernel(kcp, a, a_row_step, b, alpha, beta, bias, c, ldc);
     return;
   }
+  alignas(64) float padded_bias[NR] = {};
+  if (bias != nullptr) std::memcpy(padded_bias, bias, static_cast<std::size_t>(columns) * sizeof(float));
   alignas(64) float tile[MR * NR] = {};
   if (beta != 0.0f)
     for (std::int64_t row = 0; row < rows; ++row)
       std::memcpy(tile + row * NR, c + row * ldc, static_cast<std::size_t>(columns) * sizeof(float));
-  kernel(kcp, a, a_row_step, b, alpha, beta, tile, NR);
+  kernel(kcp, a, a_row_step, b, alpha, beta, bias != nullptr ? padded_bias : nullptr, tile, NR);
   for (std::int64_t row = 0; row < rows; ++row)
     std::memcpy(c + row * ldc, tile + row * NR, static_cast<std::size_t>(columns) * sizeof(float));
 }
@@ -134,10 +149,11 @@ void prefetch_c_tile(float* c, std::int64_t rows, std::int64_t columns, std::int
 }
 
 // One task: the block of C at rows [row0, row0 + rows) × columns [column0, column0 + columns),
-// every k slice, from the packed B.
+// every k slice, from the packed B; the bias (nullptr or N values) goes into the first slice.
 SF_BF16_TARGET void compute_block(Transpose transpose_a, std::int64_t K, float alpha, const float* A, std::int64_t lda,
-                                  const std::uint32_t* b_packed, float beta, float* C, std::int64_t ldc,
-                                  std::int64_t row0, std::int64_t rows, std::int64_t column0, std::int64_t columns) {
+                                  const std::uint32_t* b_packed, float beta, const float* bias, float* C,
+                                  std::int64_t ldc, std::int64_t row0, std::int64_t rows, std::int64_t column0,
+                                  std::int64_t columns) {
   const std::int64_t pairs = (K + 1) / 2;
   std::uint32_t* a_packed = scratch_a().get<std::uint32_t>(MC * (KC / 2));
   for (std::int64_t pair0 = 0; pair0 < pairs; pair0 += KC / 2) {
@@ -146,11 +162,12 @@ SF_BF16_TARGET void compute_block(Transpose transpose_a, std::int64_t K, float a
     const float slice_beta = pair0 == 0 ? beta : 1.0f;
     for (std::int64_t jr = 0; jr < columns; jr += NR) {
       const std::uint32_t* b = b_packed + ((column0 + jr) / NR * pairs + pair0) * NR;
+      const float* slice_bias = pair0 == 0 && bias != nullptr ? bias + column0 + jr : nullptr;
       for (std::int64_t ir = 0; ir < rows; ir += MR) {
         float* c = C + (row0 + ir) * ldc + column0 + jr;
         prefetch_c_tile(c, std::min(MR, rows - ir), std::min(NR, columns - jr), ldc);
         compute_tile(std::min(MR, rows - ir), std::min(NR, columns - jr), kcp, a_packed + ir * kcp, kcp, b, alpha,
-                     slice_beta, c, ldc);
+                     slice_beta, slice_bias, c, ldc);
       }
     }
   }
@@ -163,15 +180,15 @@ SF_BF16_TARGET void compute_block(Transpose transpose_a, std::int64_t K, float a
 // of C sees the same k slices in the same order either way, so the bits are the same.
 void gemm_avx512bf16(bool threaded, Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N,
                      std::int64_t K, float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb,
-                     float beta, float* C, std::int64_t ldc) {
+                     float beta, const float* bias, float* C, std::int64_t ldc) {
   const std::int64_t pairs = (K + 1) / 2, slivers = (N + NR - 1) / NR;
   if (!threaded) {
     std::uint32_t* b_packed = gemm_detail::scratch_b().get<std::uint32_t>(pairs * slivers * NR);
     for (std::int64_t sliver = 0; sliver < slivers; ++sliver) pack_b_sliver(transpose_b, B, ldb, K, N, sliver, b_packed);
     for (std::int64_t row0 = 0; row0 < M; row0 += MC)
       for (std::int64_t column0 = 0; column0 < N; column0 += N_CHUNK)
-        compute_block(transpose_a, K, alpha, A, lda, b_packed, beta, C, ldc, row0, std::min(MC, M - row0), column0,
-                      std::min(N_CHUNK, N - column0));
+        compute_block(transpose_a, K, alpha, A, lda, b_packed, beta, bias, C, ldc, row0, std::min(MC, M - row0),
+                      column0, std::min(N_CHUNK, N - column0));
     return;
   }
   SharedBufferLease lease;
@@ -192,8 +209,8 @@ void gemm_avx512bf16(bool threaded, Transpose transpose_a, Transpose transpose_b
   parallel::parallel_for(0, row_blocks * column_chunks, 1, [&](std::int64_t first, std::int64_t last) {
     for (std::int64_t task = first; task < last; ++task) {
       const std::int64_t row0 = task / column_chunks * row_band, column0 = task % column_chunks * column_band;
-      compute_block(transpose_a, K, alpha, A, lda, b_packed, beta, C, ldc, row0, std::min(row_band, M - row0), column0,
-                    std::min(column_band, N - column0));
+      compute_block(transpose_a, K, alpha, A, lda, b_packed, beta, bias, C, ldc, row0, std::min(row_band, M - row0),
+                    column0, std::min(column_band, N - column0));
     }
   });
 }
@@ -213,7 +230,9 @@ void gemm_emulated(Transpose transpose_a, Transpose transpose_b, std::int64_t M,
   const std::int64_t a_rows = transpose_a == Transpose::No ? M : K, a_columns = transpose_a == Transpose::No ? K : M;
   const std::int64_t b_rows = transpose_b == Transpose::No ? K : N, b_columns = transpose_b == Transpose::No ? N : K;
   const std::vector<float> a = rounded_copy(A, lda, a_rows, a_columns), b = rounded_copy(B, ldb, b_rows, b_columns);
-  gemm<float>(transpose_a, transpose_b, M, N, K, alpha, a.data(), a_columns, b.data(), b_columns, beta, C, ldc);
+  // (A leading dimension is at least 1, even for an empty operand: K = 0 gives C = beta · C.)
+  gemm<float>(transpose_a, transpose_b, M, N, K, alpha, a.data(), std::max<std::int64_t>(1, a_columns), b.data(),
+              std::max<std::int64_t>(1, b_columns), beta, C, ldc);
 }
 
 }  // namespace
@@ -245,33 +264,58 @@ Bfloat16Path bfloat16_path() {
   return bfloat16_path_available(Bfloat16Path::Avx512Bf16) ? Bfloat16Path::Avx512Bf16 : Bfloat16Path::Emulated;
 }
 
-void gemm_bfloat16(Bfloat16Path path, Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N,
-                   std::int64_t K, float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb,
-                   float beta, float* C, std::int64_t ldc) {
-  if (M < 0 || N < 0 || K < 0) fail("gemm_bfloat16: negative size M={} N={} K={}", M, N, K);
+namespace {
+
+// gemm_bfloat16 and gemm_bfloat16_with_bias (bias: nullptr, or N values and beta 0).
+void gemm_bfloat16_any(const char* name, Bfloat16Path path, Transpose transpose_a, Transpose transpose_b,
+                       std::int64_t M, std::int64_t N, std::int64_t K, float alpha, const float* A, std::int64_t lda,
+                       const float* B, std::int64_t ldb, float beta, const float* bias, float* C, std::int64_t ldc) {
+  if (M < 0 || N < 0 || K < 0) fail("{}: negative size M={} N={} K={}", name, M, N, K);
   if (M == 0 || N == 0) return;
-  if (!bfloat16_path_available(path)) fail("gemm_bfloat16: the {} path needs a CPU with it", bfloat16_path_name(path));
+  if (!bfloat16_path_available(path)) fail("{}: the {} path needs a CPU with it", name, bfloat16_path_name(path));
   if (K == 0 || path == Bfloat16Path::Emulated) {
+    if (bias != nullptr) {  // the two steps the fused bias stands for
+      for (std::int64_t row = 0; row < M; ++row) std::memcpy(C + row * ldc, bias, static_cast<std::size_t>(N) * sizeof(float));
+      beta = 1.0f;
+    }
     gemm_emulated(transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
   // A long K against a small C (a weight gradient): parts along K, as the float32 GEMM does
   // (gemm_split_k.hpp; chosen by shape alone). Part boundaries are multiples of 2048, so even.
+  // The bias goes with the first part, which writes C.
   if (const std::int64_t part_length = gemm_detail::k_part_length(M, N, K); part_length > 0) {
     gemm_detail::gemm_split_k<float>(
         M, N, K, part_length, beta, C, ldc,
         [&](std::int64_t k_begin, std::int64_t k_length, float part_beta, float* part_c, std::int64_t part_ldc,
-            bool /*first*/, bool threaded) {
+            bool first, bool threaded) {
           const float* a_part = A + (transpose_a == Transpose::No ? k_begin : k_begin * lda);
           const float* b_part = B + (transpose_b == Transpose::No ? k_begin * ldb : k_begin);
           gemm_avx512bf16(threaded, transpose_a, transpose_b, M, N, k_length, alpha, a_part, lda, b_part, ldb,
-                          part_beta, part_c, part_ldc);
+                          part_beta, first ? bias : nullptr, part_c, part_ldc);
         });
     return;
   }
   // Threads as the float32 GEMM decides (gemm_detail::plan_gemm_threads); the bits do not depend on it.
   const bool threaded = gemm_detail::plan_gemm_threads(1, M * N * K).split != gemm_detail::GemmSplit::Serial;
-  gemm_avx512bf16(threaded, transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  gemm_avx512bf16(threaded, transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc);
+}
+
+}  // namespace
+
+void gemm_bfloat16(Bfloat16Path path, Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N,
+                   std::int64_t K, float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb,
+                   float beta, float* C, std::int64_t ldc) {
+  gemm_bfloat16_any("gemm_bfloat16", path, transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, nullptr, C,
+                    ldc);
+}
+
+void gemm_bfloat16_with_bias(Bfloat16Path path, Transpose transpose_a, Transpose transpose_b, std::int64_t M,
+                             std::int64_t N, std::int64_t K, float alpha, const float* A, std::int64_t lda,
+                             const float* B, std::int64_t ldb, const float* bias, float* C, std::int64_t ldc) {
+  if (bias == nullptr && M > 0 && N > 0) fail("gemm_bfloat16_with_bias: the bias of C [{}, {}] is null", M, N);
+  gemm_bfloat16_any("gemm_bfloat16_with_bias", path, transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, 0.0f,
+                    bias, C, ldc);
 }
 
 // The path of the first call, kept for the process (SF_ISA is read once).
@@ -284,6 +328,12 @@ void gemm_bfloat16(Transpose transpose_a, Transpose transpose_b, std::int64_t M,
                    float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta,
                    float* C, std::int64_t ldc) {
   gemm_bfloat16(process_path(), transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemm_bfloat16_with_bias(Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N,
+                             std::int64_t K, float alpha, const float* A, std::int64_t lda, const float* B,
+                             std::int64_t ldb, const float* bias, float* C, std::int64_t ldc) {
+  gemm_bfloat16_with_bias(process_path(), transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, bias, C, ldc);
 }
 
 void gemm_bfloat16_batched_strided(Bfloat16Path path, Transpose transpose_a, Transpose transpose_b, std::int64_t batch,
@@ -312,7 +362,7 @@ void gemm_bfloat16_batched_strided(Bfloat16Path path, Transpose transpose_a, Tra
   }
   const auto one_entry = [&](std::int64_t entry) {
     gemm_avx512bf16(false, transpose_a, transpose_b, M, N, K, alpha, A + entry * stride_a, lda, B + entry * stride_b,
-                    ldb, beta, C + entry * stride_c, ldc);
+                    ldb, beta, nullptr, C + entry * stride_c, ldc);
   };
   if (split == gemm_detail::GemmSplit::Serial) {
     for (std::int64_t entry = 0; entry < batch; ++entry) one_entry(entry);

@@ -47,6 +47,16 @@ void gemm_bfloat16(Bfloat16Path path, Transpose transpose_a, Transpose transpose
                    std::int64_t K, float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb,
                    float beta, float* C, std::int64_t ldc);
 
+// C = alpha · bf16(op(A)) · bf16(op(B)) + bias, the bias row (N float32 values) added to every
+// row; C's old content is ignored. The bias is added in the micro-kernel's last step, the same
+// bits as copying it into every row of C and calling gemm_bfloat16 with beta = 1, without
+// writing C twice and reading it back (a linear layer's forward).
+void gemm_bfloat16_with_bias(Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N,
+                             std::int64_t K, float alpha, const float* A, std::int64_t lda, const float* B,
+                             std::int64_t ldb, const float* bias, float* C, std::int64_t ldc);
+void gemm_bfloat16_with_bias(Bfloat16Path path, Transpose transpose_a, Transpose transpose_b, std::int64_t M,
+                             std::int64_t N, std::int64_t K, float alpha, const float* A, std::int64_t lda,
+                             const float* B, std::int64_t ldb, const float* bias, float* C, std::int64_t ldc);
 // `batch` independent products, entry e reading A + e·stride_a and B + e·stride_b and writing
 // C + e·stride_c: the same bits as one gemm_bfloat16 per entry. Small entries (attention's
 // per-head products) run one entry per task instead of splitting each tiny GEMM across threads.
