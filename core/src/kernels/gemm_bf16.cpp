@@ -8,7 +8,8 @@
 //   A (per MC × KC block, per task): row i, pair p at a[i·kcp + p] - one broadcast per row.
 // The micro-kernel keeps a 14 × 32 float32 tile in 28 zmm accumulators over the KC slice, then
 // C = alpha · tile + beta · C (the first slice uses the caller's beta, later ones add), like the
-// float32 kernel. Tasks own disjoint blocks of C, so any thread count gives the same bits.
+// float32 kernel; with a bias (gemm_bfloat16_with_bias) the first slice writes
+// fma(alpha, tile, bias) instead, without reading C. Tasks own disjoint blocks of C, so any thread count gives the same bits.
 #include "sf/core/kernels/gemm_bf16.hpp"
 
 #include <immintrin.h>
