@@ -245,8 +245,9 @@ BOOST_AUTO_TEST_CASE(the_fused_bias_equals_copying_it_then_accumulating) {
             sf::parallel::ThreadCountGuard guard(threads);
             const std::int64_t lda = (ta == Transpose::No ? K : M) + 3, ldb = (tb == Transpose::No ? N : K) + 1;
             const std::int64_t ldc = N + 2;
-            const std::vector<float> A = random_matrix(std::max<std::int64_t>(1, (ta == Transpose::No ? M : K) * lda), 41);
-            const std::vector<float> B = random_matrix(std::max<std::int64_t>(1, (tb == Transpose::No ? K : N) * ldb), 42);
+            const std::int64_t a_rows = ta == Transpose::No ? M : K, b_rows = tb == Transpose::No ? K : N;
+            const std::vector<float> A = random_matrix(std::max<std::int64_t>(1, a_rows * lda), 41);
+            const std::vector<float> B = random_matrix(std::max<std::int64_t>(1, b_rows * ldb), 42);
             const std::vector<float> bias = random_matrix(N, 43);
             std::vector<float> fused(static_cast<std::size_t>(M * ldc), nan), two_step = fused;
             sf::kernels::gemm_bfloat16_with_bias(path, ta, tb, M, N, K, 0.75f, A.data(), lda, B.data(), ldb,

@@ -9,7 +9,8 @@
 // The micro-kernel keeps a 14 × 32 float32 tile in 28 zmm accumulators over the KC slice, then
 // C = alpha · tile + beta · C (the first slice uses the caller's beta, later ones add), like the
 // float32 kernel; with a bias (gemm_bfloat16_with_bias) the first slice writes
-// fma(alpha, tile, bias) instead, without reading C. Tasks own disjoint blocks of C, so any thread count gives the same bits.
+// fma(alpha, tile, bias) instead, without reading C. Tasks own disjoint blocks of C, so any
+// thread count gives the same bits.
 #include "sf/core/kernels/gemm_bf16.hpp"
 
 #include <immintrin.h>
@@ -276,7 +277,8 @@ void gemm_bfloat16_any(const char* name, Bfloat16Path path, Transpose transpose_
   if (!bfloat16_path_available(path)) fail("{}: the {} path needs a CPU with it", name, bfloat16_path_name(path));
   if (K == 0 || path == Bfloat16Path::Emulated) {
     if (bias != nullptr) {  // the two steps the fused bias stands for
-      for (std::int64_t row = 0; row < M; ++row) std::memcpy(C + row * ldc, bias, static_cast<std::size_t>(N) * sizeof(float));
+      for (std::int64_t row = 0; row < M; ++row)
+        std::memcpy(C + row * ldc, bias, static_cast<std::size_t>(N) * sizeof(float));
       beta = 1.0f;
     }
     gemm_emulated(transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
