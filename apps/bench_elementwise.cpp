@@ -22,6 +22,7 @@
 #include "sf/core/error.hpp"
 #include "sf/core/kernels/elementwise.hpp"
 #include "sf/core/kernels/layer_norm.hpp"
+#include "sf/core/kernels/random_bits.hpp"
 #include "sf/core/kernels/softmax.hpp"
 #include "sf/core/parallel.hpp"
 #include "sf/core/random.hpp"
@@ -104,6 +105,13 @@ void parallel_copy(char* destination, const char* source, std::int64_t bytes) {
   });
 }
 
+// The byte mask from a float dropout mask, in parallel (as compute::to_byte_mask does).
+void keep_bytes(const float* mask, std::uint8_t* keep, std::int64_t count) {
+  sf::parallel::parallel_for(0, count, sf::parallel::grain::elementwise, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) keep[i] = mask[i] != 0.0f ? 1 : 0;
+  });
+}
+
 struct Case {
   std::string name;
   std::int64_t bytes;            // logical traffic of one call
@@ -135,6 +143,10 @@ int main(int argc, char** argv) {
       const float* y = b.data<float>();
       float* z = out.data<float>();
       const std::int64_t array_bytes = n * static_cast<std::int64_t>(sizeof(float));
+      const std::uint64_t keep_threshold = static_cast<std::uint64_t>(0.9 * 4294967296.0);
+      const float kept = 1.0f / 0.9f;
+      std::vector<float> mask(static_cast<std::size_t>(n));
+      std::vector<std::uint8_t> keep(static_cast<std::size_t>(n));
       using sf::kernels::Binary;
       using sf::kernels::Unary;
       const std::vector<Case> cases = {
@@ -143,6 +155,17 @@ int main(int argc, char** argv) {
           {"exp", 2 * array_bytes, [&] { sf::kernels::unary(Unary::Exp, x, z, n); }},
           {"gelu_tanh", 2 * array_bytes, [&] { sf::kernels::unary(Unary::GeluTanh, x, z, n); }},
           {"gelu_erf", 2 * array_bytes, [&] { sf::kernels::unary(Unary::GeluErf, x, z, n); }},
+          // Dropout (p = 0.1) as the autograd op runs it: y = x ⊙ mask and the byte mask kept for
+          // backward, in one pass, against the three passes it replaced (the float mask, the
+          // product, the bytes). Both count the same logical traffic: x read, y and bytes written.
+          {"dropout", 2 * array_bytes + n,
+           [&] { sf::kernels::dropout_apply<float>(7, 0, 0, keep_threshold, kept, x, z, keep.data(), n); }},
+          {"dropout_3pass", 2 * array_bytes + n,
+           [&] {
+             sf::kernels::dropout_mask<float>(7, 0, keep_threshold, kept, mask.data(), n);
+             sf::kernels::binary(Binary::Multiply, x, 1, mask.data(), 1, z, n);
+             keep_bytes(mask.data(), keep.data(), n);
+           }},
           {"softmax", 2 * rows * D * 4, [&] { sf::kernels::softmax(x, z, rows, D); }},
           {"layer_norm", 2 * rows * D * 4,
            [&] {

@@ -214,6 +214,36 @@ BOOST_AUTO_TEST_CASE(dropout_mask_uses_one_block_per_four_elements) {
                       "dropout_mask: drop probability must be in [0, 1], got 1.5 (shape [2, 3])");
 }
 
+// compute::dropout is x ⊙ dropout_mask plus to_byte_mask of that mask, in one pass: the same
+// bits, the same generator advance, for a whole batch and for a shard that starts inside a block.
+BOOST_AUTO_TEST_CASE(dropout_in_one_pass_equals_mask_multiply_and_byte_mask) {
+  for (sf::DType dtype : sf::test::kDTypes) {
+    std::vector<double> values(6 * 7);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i % 5) - 2.5;
+    const Tensor x = Tensor::from_vector(values, {6, 7}, dtype);
+    for (const auto& [first, local] : std::vector<std::pair<std::int64_t, std::int64_t>>{{0, 6}, {1, 2}, {5, 1}}) {
+      sf::Generator composed(31, 5), fused(31, 5);
+      composed.shard = fused.shard = {.rows = 6, .first = first, .local = local};
+      const Tensor part = x.slice(0, first, first + local).contiguous();
+      const Tensor mask = sf::compute::dropout_mask(part.shape(), composed, 0.4, dtype);
+      const Tensor expected = sf::compute::multiply(part, mask);
+      const sf::compute::ByteMask expected_mask =
+          sf::compute::to_byte_mask(mask, sf::compute::dropout_kept_value(0.4, dtype));
+      const sf::compute::DropoutResult result = sf::compute::dropout(part, fused, 0.4, true);
+      BOOST_TEST_INFO(sf::dtype_name(dtype) << " rows " << first << " to " << first + local);
+      BOOST_TEST(result.output.to_vector() == expected.to_vector(), boost::test_tools::per_element());
+      BOOST_TEST(result.mask.keep == expected_mask.keep, boost::test_tools::per_element());
+      BOOST_TEST(result.mask.kept_value == expected_mask.kept_value);
+      BOOST_TEST((result.mask.shape == part.shape() && result.mask.dtype == dtype));
+      BOOST_TEST(fused.offset == composed.offset);
+      BOOST_TEST(sf::compute::dropout(part, fused, 0.4, false).mask.keep.empty());
+    }
+  }
+  sf::Generator generator(5);
+  check_error_message([&] { (void)sf::compute::dropout(Tensor::zeros({2, 3}), generator, -0.5, true); },
+                      "dropout: drop probability must be in [0, 1], got -0.5 (input");
+}
+
 BOOST_AUTO_TEST_CASE(dropout_mask_float32_and_float64_agree) {
   sf::Generator single(99, 3), twice(99, 3);
   const std::vector<double> a = sf::compute::dropout_mask({1001}, single, 0.3, sf::DType::Float32).to_vector();

@@ -4,6 +4,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -43,6 +45,50 @@ BOOST_AUTO_TEST_CASE(dropout_mask_equals_reference_for_any_length_and_thread_cou
       BOOST_TEST(fast == reference, boost::test_tools::per_element());
     }
   }
+}
+
+// The one-pass dropout against mask-then-multiply from the scalar reference, bit for bit (NaN, ±0,
+// ±inf and negatives among the inputs: x · 0 keeps the sign and the NaN): every start inside a
+// block, lengths around the vector width and across several parallel tasks, the threshold's
+// edges, 1 and 2 threads, with and without the byte mask.
+template <class T>
+void check_dropout_apply() {
+  const std::vector<std::uint64_t> thresholds = {0, static_cast<std::uint64_t>(0.7 * 4294967296.0), 1ull << 32};
+  for (std::uint64_t threshold : thresholds)
+    for (std::int64_t skip = 0; skip < 4; ++skip)
+      for (std::int64_t count : {1, 3, 4, 5, 31, 33, 64, 65, 1000, 70001}) {
+        std::vector<T> x(static_cast<std::size_t>(count));
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<T>(static_cast<double>(i % 13) - 6.25);
+        const T specials[] = {std::numeric_limits<T>::quiet_NaN(), -T(0), std::numeric_limits<T>::infinity(), -T(3)};
+        for (std::size_t i = 0; i < 4 && i < x.size(); ++i) x[i * x.size() / 4] = specials[i];
+        std::vector<T> drawn(static_cast<std::size_t>(count + skip));
+        sf::kernels::dropout_mask_reference<T>(9, (1ull << 32) - 3, threshold, T(2), drawn.data(), count + skip);
+        std::vector<T> expected(x.size());
+        std::vector<std::uint8_t> expected_keep(x.size());
+        for (std::size_t i = 0; i < x.size(); ++i) {
+          const T factor = drawn[i + static_cast<std::size_t>(skip)];
+          expected[i] = x[i] * factor;
+          expected_keep[i] = factor != T(0) ? 1 : 0;
+        }
+        for (int threads : {1, 2})
+          for (bool with_keep : {true, false}) {
+            sf::parallel::ThreadCountGuard guard(threads);
+            std::vector<T> y(x.size(), T(-1));
+            std::vector<std::uint8_t> keep(x.size(), 7);
+            sf::kernels::dropout_apply<T>(9, (1ull << 32) - 3, skip, threshold, T(2), x.data(), y.data(),
+                                          with_keep ? keep.data() : nullptr, count);
+            BOOST_TEST_INFO("threshold " << threshold << " skip " << skip << " count " << count << " threads "
+                                         << threads << " byte mask " << with_keep);
+            BOOST_TEST(std::memcmp(y.data(), expected.data(), y.size() * sizeof(T)) == 0);
+            if (with_keep) BOOST_TEST(keep == expected_keep, boost::test_tools::per_element());
+            else BOOST_TEST(keep == std::vector<std::uint8_t>(x.size(), 7), boost::test_tools::per_element());
+          }
+      }
+}
+
+BOOST_AUTO_TEST_CASE(dropout_in_one_pass_equals_the_mask_then_the_product) {
+  check_dropout_apply<float>();
+  check_dropout_apply<double>();
 }
 
 BOOST_AUTO_TEST_CASE(dropout_threshold_edges) {

@@ -42,12 +42,12 @@ Variable dropout(const Variable& x, double probability, bool training, Generator
   if (!(probability >= 0.0 && probability < 1.0))
     fail("dropout: probability must be in [0, 1), got {} (input {})", probability, x.data().describe());
   if (!training || probability == 0.0) return x;
-  Tensor mask = compute::dropout_mask(x.shape(), generator, probability, x.dtype());
-  Tensor output = compute::multiply(x.data(), mask);
-  if (!needs_graph({&x})) return Variable(std::move(output));
+  const bool graph = needs_graph({&x});
+  compute::DropoutResult dropped = compute::dropout(x.data(), generator, probability, graph);
+  if (!graph) return Variable(std::move(dropped.output));
   auto node = std::make_shared<DropoutBackward>();
-  node->mask = compute::to_byte_mask(mask, compute::dropout_kept_value(probability, x.dtype()));
-  return attach_node(std::move(node), std::move(output), {&x});
+  node->mask = std::move(dropped.mask);
+  return attach_node(std::move(node), std::move(dropped.output), {&x});
 }
 
 Variable gumbel_softmax(const Variable& logits, double temperature, bool hard, Generator& generator) {

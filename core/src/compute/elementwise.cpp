@@ -256,6 +256,27 @@ ByteMask to_byte_mask(const Tensor& mask, double kept_value) {
   return packed;
 }
 
+DropoutResult dropout(const Tensor& x, Generator& generator, double drop_probability, bool keep_mask) {
+  if (!(drop_probability >= 0.0 && drop_probability <= 1.0))
+    fail("dropout: drop probability must be in [0, 1], got {} (input {})", drop_probability, x.describe());
+  const Tensor values = x.contiguous();
+  const std::int64_t count = values.numel();
+  const Generator::Placement placement = generator.reserve_draw(count, 4);  // as dropout_mask
+  const double kept_value = dropout_kept_value(drop_probability, x.dtype());
+  const auto keep_threshold = static_cast<std::uint64_t>(std::llround(std::ldexp(1.0 - drop_probability, 32)));
+  DropoutResult result{Tensor::empty(x.shape(), x.dtype()), ByteMask{}};
+  if (keep_mask) {
+    result.mask = ByteMask{std::vector<std::uint8_t>(static_cast<std::size_t>(count)), x.shape(), x.dtype(), kept_value};
+  }
+  dispatch_dtype(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::dropout_apply<T>(generator.seed, placement.first, placement.skip, keep_threshold,
+                              static_cast<T>(kept_value), values.data<T>(), result.output.data<T>(),
+                              keep_mask ? result.mask.keep.data() : nullptr, count);
+  });
+  return result;
+}
+
 Tensor multiply_by_mask(const Tensor& x, const ByteMask& mask) {
   if (x.shape() != mask.shape || x.dtype() != mask.dtype)
     fail("multiply_by_mask: input {} does not match the mask [{} {}]", x.describe(), shape_string(mask.shape),

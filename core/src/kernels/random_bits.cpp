@@ -8,6 +8,7 @@
 // consecutive counters; as they stay below 2^32, a lane multiply is the exact 64-bit product.
 #include "sf/core/kernels/random_bits.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <type_traits>
@@ -84,38 +85,88 @@ void philox_blocks_reference(std::uint64_t seed, std::uint64_t first_counter, st
   }
 }
 
+namespace {
+
+// The mask values of the 4·kLanes elements served by counters first .. first + kLanes - 1,
+// element-major (element 4·lane + word), into out. The keep decision is made on whole vectors
+// and yields the bit pattern of kept_value or of 0: a branch per element would be mispredicted
+// half the time (the decisions are random).
+template <class T>
+class MaskValues {
+ public:
+  using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  static_assert(sizeof(Bits) == sizeof(T));
+  MaskValues(std::uint64_t seed, std::uint64_t keep_threshold, T kept_value)
+      : seed_(seed), threshold_(keep_threshold), kept_(bits_of(kept_value)), dropped_(std::uint64_t{0}) {}
+
+  void operator()(std::uint64_t first, T* out) const {
+    alignas(64) std::uint64_t block[4][kLanes];
+    philox_lanes(seed_, first, block);
+    for (int word = 0; word < 4; ++word) {
+      const Lanes words = Lanes::load_aligned(block[word]);
+      xsimd::select(words < threshold_, kept_, dropped_).store_aligned(block[word]);
+    }
+    for (std::int64_t lane = 0; lane < kLanes; ++lane)
+      for (int word = 0; word < 4; ++word) {
+        const auto bits = static_cast<Bits>(block[word][lane]);
+        std::memcpy(out + 4 * lane + word, &bits, sizeof(T));
+      }
+  }
+
+ private:
+  static std::uint64_t bits_of(T value) {
+    Bits bits;
+    std::memcpy(&bits, &value, sizeof(T));
+    return bits;
+  }
+  std::uint64_t seed_;
+  Lanes threshold_, kept_, dropped_;
+};
+
+}  // namespace
+
 template <class T>
 void dropout_mask(std::uint64_t seed, std::uint64_t first_counter, std::uint64_t keep_threshold, T kept_value,
                   T* mask, std::int64_t count) {
-  // The keep decision is made on whole vectors and yields the bit pattern of kept_value or of 0
-  // (a branch per element would be mispredicted half the time: the decisions are random).
-  using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-  static_assert(sizeof(Bits) == sizeof(T));
-  Bits kept_bits;
-  std::memcpy(&kept_bits, &kept_value, sizeof(T));
+  const MaskValues<T> mask_values(seed, keep_threshold, kept_value);
   const std::int64_t counters = (count + 3) / 4;
   parallel::parallel_for(0, counters, kCountersPerTask, [&](std::int64_t begin, std::int64_t end) {
-    alignas(64) std::uint64_t block[4][kLanes];
-    const Lanes threshold(keep_threshold), kept(static_cast<std::uint64_t>(kept_bits)), dropped(std::uint64_t{0});
+    alignas(64) T values[4 * kLanes];
     for (std::int64_t start = begin; start < end; start += kLanes) {
-      philox_lanes(seed, first_counter + static_cast<std::uint64_t>(start), block);
-      for (int word = 0; word < 4; ++word) {
-        const Lanes words = Lanes::load_aligned(block[word]);
-        xsimd::select(words < threshold, kept, dropped).store_aligned(block[word]);
-      }
-      const std::int64_t valid = std::min<std::int64_t>(kLanes, end - start);
-      T* out = mask + 4 * start;
-      auto put = [&](std::int64_t element, std::uint64_t lane_bits) {
-        const auto bits = static_cast<Bits>(lane_bits);
-        std::memcpy(out + element, &bits, sizeof(T));
-      };
-      if (valid == kLanes && 4 * (start + kLanes) <= count) {
-        for (std::int64_t lane = 0; lane < kLanes; ++lane)
-          for (int word = 0; word < 4; ++word) put(4 * lane + word, block[word][lane]);
+      const std::uint64_t first = first_counter + static_cast<std::uint64_t>(start);
+      if (start + kLanes <= end && 4 * (start + kLanes) <= count) {
+        mask_values(first, mask + 4 * start);
         continue;
       }
-      for (std::int64_t element = 0; element < 4 * valid && 4 * start + element < count; ++element)
-        put(element, block[element % 4][element / 4]);
+      mask_values(first, values);
+      const std::int64_t elements = std::min(4 * (end - start), count - 4 * start);
+      std::copy(values, values + elements, mask + 4 * start);
+    }
+  });
+}
+
+template <class T>
+void dropout_apply(std::uint64_t seed, std::uint64_t first_counter, std::int64_t skip, std::uint64_t keep_threshold,
+                   T kept_value, const T* x, T* y, std::uint8_t* keep, std::int64_t count) {
+  // Draw d = e + skip serves element e. Per vector of counters the mask values go to a buffer in
+  // L1 (what dropout_mask stores), then multiply the inputs they cover.
+  const MaskValues<T> mask_values(seed, keep_threshold, kept_value);
+  const std::int64_t counters = (count + skip + 3) / 4;
+  parallel::parallel_for(0, counters, kCountersPerTask, [&](std::int64_t begin, std::int64_t end) {
+    alignas(64) T factors[4 * kLanes];
+    for (std::int64_t start = begin; start < end; start += kLanes) {
+      mask_values(first_counter + static_cast<std::uint64_t>(start), factors);
+      // Elements [first, last) of this vector of counters; factor index = element + skip - 4·start.
+      const std::int64_t first = std::max<std::int64_t>(0, 4 * start - skip);
+      const std::int64_t last = std::min<std::int64_t>(count, 4 * std::min(start + kLanes, end) - skip);
+      const T* __restrict factor = factors + (first + skip - 4 * start);
+      const T* __restrict source = x + first;
+      T* __restrict destination = y + first;
+      for (std::int64_t i = 0; i < last - first; ++i) destination[i] = source[i] * factor[i];
+      if (keep != nullptr) {
+        std::uint8_t* __restrict kept = keep + first;
+        for (std::int64_t i = 0; i < last - first; ++i) kept[i] = factor[i] != T(0) ? 1 : 0;
+      }
     }
   });
 }
@@ -132,6 +183,10 @@ void dropout_mask_reference(std::uint64_t seed, std::uint64_t first_counter, std
 
 template void dropout_mask<float>(std::uint64_t, std::uint64_t, std::uint64_t, float, float*, std::int64_t);
 template void dropout_mask<double>(std::uint64_t, std::uint64_t, std::uint64_t, double, double*, std::int64_t);
+template void dropout_apply<float>(std::uint64_t, std::uint64_t, std::int64_t, std::uint64_t, float, const float*,
+                                   float*, std::uint8_t*, std::int64_t);
+template void dropout_apply<double>(std::uint64_t, std::uint64_t, std::int64_t, std::uint64_t, double, const double*,
+                                    double*, std::uint8_t*, std::int64_t);
 template void dropout_mask_reference<float>(std::uint64_t, std::uint64_t, std::uint64_t, float, float*, std::int64_t);
 template void dropout_mask_reference<double>(std::uint64_t, std::uint64_t, std::uint64_t, double, double*,
                                              std::int64_t);

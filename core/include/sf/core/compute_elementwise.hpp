@@ -76,6 +76,14 @@ struct ByteMask {
 // mask's entries are 0 or kept_value (as dropout_mask makes them: kept_value = 1 / (1 - p) in the
 // mask's dtype; use dropout_kept_value).
 ByteMask to_byte_mask(const Tensor& mask, double kept_value);
+// Inverted dropout in one pass: output = x ⊙ dropout_mask(x.shape(), generator, p, x.dtype()) and
+// that mask as a ByteMask (left empty unless keep_mask), with the same bits and the same advance
+// of the generator, but no float mask made, written and read twice.
+struct DropoutResult {
+  Tensor output;
+  ByteMask mask;
+};
+DropoutResult dropout(const Tensor& x, Generator& generator, double drop_probability, bool keep_mask);
 // The value dropout_mask gives a kept element, as a double that is exact in dtype.
 double dropout_kept_value(double drop_probability, DType dtype);
 // x ⊙ mask: the same bits as multiply(x, mask) with the mask it was made from.

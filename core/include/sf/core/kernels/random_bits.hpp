@@ -24,6 +24,14 @@ void philox_blocks_reference(std::uint64_t seed, std::uint64_t first_counter, st
 template <class T>
 void dropout_mask(std::uint64_t seed, std::uint64_t first_counter, std::uint64_t keep_threshold, T kept_value,
                   T* mask, std::int64_t count);
+// Dropout in one pass, without a mask array: y[e] = x[e] · m and keep[e] = [m ≠ 0], where m is
+// what dropout_mask gives draw e + skip (skip in [0, 4): the first draw starts inside block
+// first_counter, as a shard of a split batch does). keep may be null. The same bits as
+// dropout_mask, then x ⊙ mask, then the byte mask: m is 0 or kept_value either way and the
+// product is one rounding.
+template <class T>
+void dropout_apply(std::uint64_t seed, std::uint64_t first_counter, std::int64_t skip, std::uint64_t keep_threshold,
+                   T kept_value, const T* x, T* y, std::uint8_t* keep, std::int64_t count);
 template <class T>
 void dropout_mask_reference(std::uint64_t seed, std::uint64_t first_counter, std::uint64_t keep_threshold,
                             T kept_value, T* mask, std::int64_t count);
