@@ -7,7 +7,10 @@
 // while packing (the time includes it). oneDNN (Debian's libdnnl 2.6, a benchmark baseline only)
 // runs two ways and the faster one is the baseline: (a) bf16 inputs converted beforehand (the
 // conversion not timed: oneDNN's best case), (b) float32 inputs with fpmath_mode bf16 (it converts
-// itself, like ours). pct_peak compares ours with the VDPBF16PS peak of this CPU, measured by a
+// itself, like ours). "ours bf16in" is ours given the same bf16 inputs as (a) (gemm_bfloat16 on
+// std::uint16_t bits: no rounding, half the bytes, a row-major A read in place), against (a) in
+// "ratio16": like for like; it must give the bits of ours on float32 inputs ("same bits").
+// pct_peak compares ours with the VDPBF16PS peak of this CPU, measured by a
 // loop of independent dot-product chains in the same run (64 FLOP per instruction per lane set).
 // The thread count applies to our kernels (oneTBB) and to oneDNN (OpenMP).
 #include <immintrin.h>
@@ -18,6 +21,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -131,7 +135,8 @@ double dot_product_peak(int threads) {
 }
 
 struct Result {
-  double ours, onednn_converted, onednn_fpmath, float32, max_difference;
+  double ours, onednn_converted, onednn_fpmath, float32, max_difference, ours_bf16_inputs;
+  bool same_bits;
 };
 
 Result run_case(const Case& shape, const std::string& op, const Options& options, const dnnl::engine& engine,
@@ -150,7 +155,8 @@ Result run_case(const Case& shape, const std::string& op, const Options& options
   std::vector<std::uint16_t> a16(a.size()), b16(b.size());
   std::transform(a.begin(), a.end(), a16.begin(), sf::kernels::float_to_bfloat16);
   std::transform(b.begin(), b.end(), b16.begin(), sf::kernels::float_to_bfloat16);
-  std::vector<float> c_ours(static_cast<std::size_t>(M * N)), c_dnnl(c_ours.size()), c_f32(c_ours.size());
+  std::vector<float> c_ours(static_cast<std::size_t>(M * N)), c_dnnl(c_ours.size()), c_f32(c_ours.size()),
+      c_ours16(c_ours.size());
 
   const auto a_tag = ta == Transpose::No ? memory::format_tag::ab : memory::format_tag::ba;
   const auto b_tag = tb == Transpose::No ? memory::format_tag::ab : memory::format_tag::ba;
@@ -168,11 +174,14 @@ Result run_case(const Case& shape, const std::string& op, const Options& options
   memory a_f32(fpmath_md.first, engine, a.data()), b_f32(fpmath_md.second, engine, b.data());
   memory c_mem(c_md, engine, c_dnnl.data());
 
-  std::vector<double> ours, dnnl_converted, dnnl_fpmath, float32;
+  std::vector<double> ours, dnnl_converted, dnnl_fpmath, float32, ours16;
   const int rounds = 3, calls = (options.repetitions + rounds - 1) / rounds;
   for (int round = 0; round < rounds; ++round) {
     time_calls(calls, ours, [&] {
       sf::kernels::gemm_bfloat16(ta, tb, M, N, K, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c_ours.data(), N);
+    });
+    time_calls(calls, ours16, [&] {
+      sf::kernels::gemm_bfloat16(ta, tb, M, N, K, 1.0f, a16.data(), lda, b16.data(), ldb, 0.0f, c_ours16.data(), N);
     });
     time_calls(calls, dnnl_converted, [&] {
       converted.execute(stream, {{DNNL_ARG_SRC, a_bf16}, {DNNL_ARG_WEIGHTS, b_bf16}, {DNNL_ARG_DST, c_mem}});
@@ -195,7 +204,8 @@ Result run_case(const Case& shape, const std::string& op, const Options& options
   }
   const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) / 1e9;
   return {flops / median(ours), flops / median(dnnl_converted), flops / median(dnnl_fpmath), flops / median(float32),
-          largest > 0 ? difference / largest : difference};
+          largest > 0 ? difference / largest : difference, flops / median(ours16),
+          std::memcmp(c_ours.data(), c_ours16.data(), c_ours.size() * sizeof(float)) == 0};
 }
 
 }  // namespace
@@ -217,25 +227,29 @@ int main(int argc, char** argv) {
   const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   dnnl::stream stream(engine);
   if (options.csv)
-    std::printf("M,N,K,op,threads,ours_gflops,onednn_gflops,ratio,pct_peak,onednn_converted,onednn_fpmath,fp32_gflops\n");
+    std::printf("M,N,K,op,threads,ours_gflops,onednn_gflops,ratio,pct_peak,onednn_converted,onednn_fpmath,fp32_gflops,"
+                "ours_bf16in,ratio16,same_bits\n");
   else
-    std::printf("%6s %6s %6s %3s %7s %10s %10s %6s %7s %13s %11s %10s %9s\n", "M", "N", "K", "op", "threads",
-                "ours GF/s", "oneDNN", "ratio", "% peak", "oneDNN bf16in", "oneDNN f32in", "ours fp32", "max diff");
+    std::printf("%6s %6s %6s %3s %7s %10s %10s %6s %7s %13s %11s %10s %9s %11s %7s %9s\n", "M", "N", "K", "op",
+                "threads", "ours GF/s", "oneDNN", "ratio", "% peak", "oneDNN bf16in", "oneDNN f32in", "ours fp32",
+                "max diff", "ours bf16in", "ratio16", "same bits");
   for (const Case& shape : options.sizes) {
     for (const std::string& op : options.ops) {
       const Result result = run_case(shape, op, options, engine, stream);
       const double baseline = std::max(result.onednn_converted, result.onednn_fpmath);
       if (options.csv)
-        std::printf("%lld,%lld,%lld,%s,%d,%.1f,%.1f,%.3f,%.1f,%.1f,%.1f,%.1f\n", static_cast<long long>(shape.M),
-                    static_cast<long long>(shape.N), static_cast<long long>(shape.K), op.c_str(), options.threads,
-                    result.ours, baseline, result.ours / baseline, 100.0 * result.ours / peak, result.onednn_converted,
-                    result.onednn_fpmath, result.float32);
-      else
-        std::printf("%6lld %6lld %6lld %3s %7d %10.1f %10.1f %6.3f %6.1f%% %13.1f %11.1f %10.1f %9.2e\n",
+        std::printf("%lld,%lld,%lld,%s,%d,%.1f,%.1f,%.3f,%.1f,%.1f,%.1f,%.1f,%.1f,%.3f,%d\n",
                     static_cast<long long>(shape.M), static_cast<long long>(shape.N), static_cast<long long>(shape.K),
                     op.c_str(), options.threads, result.ours, baseline, result.ours / baseline,
                     100.0 * result.ours / peak, result.onednn_converted, result.onednn_fpmath, result.float32,
-                    result.max_difference);
+                    result.ours_bf16_inputs, result.ours_bf16_inputs / result.onednn_converted, result.same_bits ? 1 : 0);
+      else
+        std::printf("%6lld %6lld %6lld %3s %7d %10.1f %10.1f %6.3f %6.1f%% %13.1f %11.1f %10.1f %9.2e %11.1f %7.3f %9s\n",
+                    static_cast<long long>(shape.M), static_cast<long long>(shape.N), static_cast<long long>(shape.K),
+                    op.c_str(), options.threads, result.ours, baseline, result.ours / baseline,
+                    100.0 * result.ours / peak, result.onednn_converted, result.onednn_fpmath, result.float32,
+                    result.max_difference, result.ours_bf16_inputs, result.ours_bf16_inputs / result.onednn_converted,
+                    result.same_bits ? "yes" : "NO");
       std::fflush(stdout);
     }
   }

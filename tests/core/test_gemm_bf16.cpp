@@ -1,7 +1,8 @@
 // The bfloat16 GEMM: rounding (ties to even, NaN, Inf, subnormals to zero), the packing's vectorized
 // rounding equal to the scalar rule, every path against a float64 reference of the rounded
 // operands on awkward shapes and all transposes, 1 vs 2 threads bit for bit, the batched form
-// equal to one call per entry, the fused bias equal to its two steps, SF_ISA.
+// equal to one call per entry, the fused bias equal to its two steps, bfloat16 operands equal to
+// their float32 values, SF_ISA.
 // The AVX512-BF16 path is skipped, with a message, on a CPU without it.
 //
 // Tolerance: the operands are rounded to bfloat16 by both sides, so what remains is the float32
@@ -269,6 +270,57 @@ BOOST_AUTO_TEST_CASE(the_fused_bias_equals_copying_it_then_accumulating) {
                                              nullptr, C.data(), 2);
       },
       "gemm_bfloat16_with_bias: the bias of C [2, 2] is null");
+}
+
+// bfloat16 operands give the bits of the float32 GEMM on their float32 values: every transpose,
+// odd K (the last pair half empty), K deeper than one slice and cut into parts, even and odd
+// leading dimensions, A read in place (K and lda even), packed because its rows are 2 KiB apart
+// or because it starts off a 4-byte boundary, 1 and 2 threads. The padding of A and B holds
+// NaN: reading past a row would show.
+BOOST_AUTO_TEST_CASE(bfloat16_operands_give_the_bits_of_their_float32_values) {
+  struct Case {
+    std::int64_t M, N, K, lda_extra, a_offset;
+  };
+  const std::vector<Case> cases{{1, 1, 1, 0, 0},    {15, 33, 9, 3, 0},    {29, 70, 32, 2, 0},  {29, 70, 32, 1, 0},
+                                {29, 70, 32, 2, 1}, {300, 64, 1100, 2, 0}, {40, 33, 4100, 0, 0}, {45, 40, 1024, 0, 0},
+                                {7, 5, 0, 1, 0}};
+  const std::uint16_t nan_bits = 0x7fc0;
+  for (Bfloat16Path path : available_paths())
+    for (const Case& shape : cases)
+      for (Transpose ta : {Transpose::No, Transpose::Yes})
+        for (Transpose tb : {Transpose::No, Transpose::Yes})
+          for (std::size_t threads : {1u, 2u}) {
+            sf::parallel::ThreadCountGuard guard(threads);
+            const auto [M, N, K, lda_extra, a_offset] = shape;
+            const std::int64_t lda = (ta == Transpose::No ? K : M) + lda_extra, ldb = (tb == Transpose::No ? N : K) + 1;
+            const std::int64_t a_rows = ta == Transpose::No ? M : K, b_rows = tb == Transpose::No ? K : N;
+            const std::int64_t a_columns = ta == Transpose::No ? K : M, b_columns = tb == Transpose::No ? N : K;
+            auto make = [&](std::int64_t rows, std::int64_t ld, std::int64_t columns, std::int64_t offset,
+                            std::uint32_t seed) {
+              const std::vector<float> values = random_matrix(std::max<std::int64_t>(1, rows * ld + offset), seed);
+              std::vector<std::uint16_t> bits(values.size(), nan_bits);
+              for (std::int64_t row = 0; row < rows; ++row)
+                for (std::int64_t column = 0; column < columns; ++column) {
+                  const std::size_t at = static_cast<std::size_t>(offset + row * ld + column);
+                  bits[at] = to_bf16(values[at]);
+                }
+              std::vector<float> as_float(bits.size());
+              for (std::size_t at = 0; at < bits.size(); ++at) as_float[at] = sf::kernels::bfloat16_to_float(bits[at]);
+              return std::make_pair(bits, as_float);
+            };
+            const auto [a_bits, a_float] = make(a_rows, lda, a_columns, a_offset, 51);
+            const auto [b_bits, b_float] = make(b_rows, ldb, b_columns, 0, 52);
+            const std::vector<float> C0 = random_matrix(std::max<std::int64_t>(1, M * N), 53);
+            std::vector<float> from_bits = C0, from_floats = C0;
+            sf::kernels::gemm_bfloat16(path, ta, tb, M, N, K, 0.75f, a_bits.data() + a_offset, lda, b_bits.data(), ldb,
+                                       0.5f, from_bits.data(), N);
+            sf::kernels::gemm_bfloat16(path, ta, tb, M, N, K, 0.75f, a_float.data() + a_offset, lda, b_float.data(),
+                                       ldb, 0.5f, from_floats.data(), N);
+            BOOST_TEST_INFO(sf::kernels::bfloat16_path_name(path) << " M=" << M << " N=" << N << " K=" << K << " lda "
+                            << lda << " A offset " << a_offset << " ta " << (ta == Transpose::Yes) << " tb "
+                            << (tb == Transpose::Yes) << " threads " << threads);
+            BOOST_TEST(std::memcmp(from_bits.data(), from_floats.data(), from_bits.size() * sizeof(float)) == 0);
+          }
 }
 
 BOOST_AUTO_TEST_CASE(sf_isa_selects_a_path_and_refuses_unknown_ones) {

@@ -19,6 +19,7 @@
 #include <array>
 #include <bit>
 #include <cstdlib>
+#include <type_traits>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -59,7 +60,8 @@ constexpr std::int64_t MC = 252;             // rows of A per block (a multiple 
 constexpr std::int64_t N_CHUNK = 16 * NR;    // at most this many columns of C per task
 
 // Packs all of op(B), sliver by sliver, in parallel.
-void pack_b(Transpose transpose, const float* B, std::int64_t ldb, std::int64_t K, std::int64_t N,
+template <class Source>
+void pack_b(Transpose transpose, const Source* B, std::int64_t ldb, std::int64_t K, std::int64_t N,
             std::uint32_t* packed) {
   const std::int64_t slivers = (N + NR - 1) / NR;
   parallel::parallel_for(0, slivers, 1, [&](std::int64_t first, std::int64_t last) {
@@ -70,8 +72,12 @@ void pack_b(Transpose transpose, const float* B, std::int64_t ldb, std::int64_t 
 // C tile [rows, 32] = alpha · Σ_p a-pairs · b-pairs + beta · C tile (beta == 0 never reads C), or
 // with a bias (32 values; beta is then 0) alpha · Σ + bias, fma(alpha, Σ, bias): the bits of
 // writing the bias into C and running with beta = 1 (1 · c is exact).
+// A's pairs as the micro-kernel reads them: from a packed block, or in place from a bfloat16
+// matrix (std::uint16_t storage read as 32-bit words).
+typedef std::uint32_t __attribute__((may_alias)) PairWord;
+
 template <int rows>
-SF_BF16_TARGET void micro_kernel(std::int64_t kcp, const std::uint32_t* a, std::int64_t a_row_step,
+SF_BF16_TARGET void micro_kernel(std::int64_t kcp, const PairWord* a, std::int64_t a_row_step,
                                  const std::uint32_t* b, float alpha, float beta, const float* bias, float* c,
                                  std::int64_t ldc) {
   __m512 left[rows], right[rows];
@@ -112,7 +118,7 @@ SF_BF16_TARGET void micro_kernel(std::int64_t kcp, const std::uint32_t* a, std::
   }
 }
 
-using MicroKernel = void (*)(std::int64_t, const std::uint32_t*, std::int64_t, const std::uint32_t*, float, float,
+using MicroKernel = void (*)(std::int64_t, const PairWord*, std::int64_t, const std::uint32_t*, float, float,
                              const float*, float*, std::int64_t);
 template <std::size_t... indices>
 constexpr std::array<MicroKernel, sizeof...(indices)> make_kernels(std::index_sequence<indices...>) {
@@ -122,7 +128,7 @@ constexpr auto kernels_by_rows = make_kernels(std::make_index_sequence<MR>());
 
 // One tile (rows ≤ MR, columns ≤ NR; bias: nullptr or `columns` values); a narrow one goes
 // through a full-width buffer.
-void compute_tile(std::int64_t rows, std::int64_t columns, std::int64_t kcp, const std::uint32_t* a,
+void compute_tile(std::int64_t rows, std::int64_t columns, std::int64_t kcp, const PairWord* a,
                   std::int64_t a_row_step, const std::uint32_t* b, float alpha, float beta, const float* bias,
                   float* c, std::int64_t ldc) {
   const MicroKernel kernel = kernels_by_rows[static_cast<std::size_t>(rows - 1)];
@@ -150,17 +156,40 @@ void prefetch_c_tile(float* c, std::int64_t rows, std::int64_t columns, std::int
     for (std::int64_t column = 0; column < columns; column += 16) __builtin_prefetch(c + row * ldc + column, 1, 3);
 }
 
+// Whether the micro-kernel reads A's pairs where they lie: a bfloat16 A stored [M, K] whose
+// rows hold whole, 4-byte aligned pairs (K and lda even). Rows a multiple of 2 KiB apart would
+// put the 14 rows of a tile in one or two L1 sets (the float32 GEMM's read_a_in_place rule):
+// those are packed. A float32 A is always packed: packing rounds it.
+template <class Source>
+bool reads_a_in_place(Transpose transpose_a, const Source* A, std::int64_t lda, std::int64_t K) {
+  if constexpr (std::is_same_v<Source, float>) {
+    return false;
+  } else {
+    return transpose_a == Transpose::No && K % 2 == 0 && lda % 2 == 0 && reinterpret_cast<std::uintptr_t>(A) % 4 == 0 &&
+           (lda * 2) % 2048 != 0;
+  }
+}
+
 // One task: the block of C at rows [row0, row0 + rows) × columns [column0, column0 + columns),
 // every k slice, from the packed B; the bias (nullptr or N values) goes into the first slice.
-SF_BF16_TARGET void compute_block(Transpose transpose_a, std::int64_t K, float alpha, const float* A, std::int64_t lda,
-                                  const std::uint32_t* b_packed, float beta, const float* bias, float* C,
-                                  std::int64_t ldc, std::int64_t row0, std::int64_t rows, std::int64_t column0,
-                                  std::int64_t columns) {
+template <class Source>
+SF_BF16_TARGET void compute_block(Transpose transpose_a, std::int64_t K, float alpha, const Source* A,
+                                  std::int64_t lda, const std::uint32_t* b_packed, float beta, const float* bias,
+                                  float* C, std::int64_t ldc, std::int64_t row0, std::int64_t rows,
+                                  std::int64_t column0, std::int64_t columns) {
   const std::int64_t pairs = (K + 1) / 2;
-  std::uint32_t* a_packed = scratch_a().get<std::uint32_t>(MC * (KC / 2));
+  const bool in_place = reads_a_in_place(transpose_a, A, lda, K);
+  std::uint32_t* a_packed = in_place ? nullptr : scratch_a().get<std::uint32_t>(MC * (KC / 2));
   for (std::int64_t pair0 = 0; pair0 < pairs; pair0 += KC / 2) {
     const std::int64_t kcp = std::min(KC / 2, pairs - pair0);
-    pack_a(transpose_a, A, lda, K, row0, rows, pair0, kcp, a_packed);
+    const PairWord* a_pairs = a_packed;
+    std::int64_t a_row_step = kcp;
+    if (in_place) {
+      a_pairs = reinterpret_cast<const PairWord*>(A + row0 * lda + 2 * pair0);
+      a_row_step = lda / 2;
+    } else {
+      pack_a(transpose_a, A, lda, K, row0, rows, pair0, kcp, a_packed);
+    }
     const float slice_beta = pair0 == 0 ? beta : 1.0f;
     for (std::int64_t jr = 0; jr < columns; jr += NR) {
       const std::uint32_t* b = b_packed + ((column0 + jr) / NR * pairs + pair0) * NR;
@@ -168,8 +197,8 @@ SF_BF16_TARGET void compute_block(Transpose transpose_a, std::int64_t K, float a
       for (std::int64_t ir = 0; ir < rows; ir += MR) {
         float* c = C + (row0 + ir) * ldc + column0 + jr;
         prefetch_c_tile(c, std::min(MR, rows - ir), std::min(NR, columns - jr), ldc);
-        compute_tile(std::min(MR, rows - ir), std::min(NR, columns - jr), kcp, a_packed + ir * kcp, kcp, b, alpha,
-                     slice_beta, slice_bias, c, ldc);
+        compute_tile(std::min(MR, rows - ir), std::min(NR, columns - jr), kcp, a_pairs + ir * a_row_step, a_row_step,
+                     b, alpha, slice_beta, slice_bias, c, ldc);
       }
     }
   }
@@ -180,9 +209,10 @@ SF_BF16_TARGET void compute_block(Transpose transpose_a, std::int64_t K, float a
 // (multiples of MR, at most MC), and when those are fewer than the threads, bands of columns too. Serial (one entry of a batch, inside a task):
 // B packed into this thread's buffer, blocks of MC rows × N_CHUNK columns in order. Every element
 // of C sees the same k slices in the same order either way, so the bits are the same.
+template <class SourceA, class SourceB>
 void gemm_avx512bf16(bool threaded, Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N,
-                     std::int64_t K, float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb,
-                     float beta, const float* bias, float* C, std::int64_t ldc) {
+                     std::int64_t K, float alpha, const SourceA* A, std::int64_t lda, const SourceB* B,
+                     std::int64_t ldb, float beta, const float* bias, float* C, std::int64_t ldc) {
   const std::int64_t pairs = (K + 1) / 2, slivers = (N + NR - 1) / NR;
   if (!threaded) {
     std::uint32_t* b_packed = gemm_detail::scratch_b().get<std::uint32_t>(pairs * slivers * NR);
@@ -217,15 +247,20 @@ void gemm_avx512bf16(bool threaded, Transpose transpose_a, Transpose transpose_b
   });
 }
 
+// An operand's value as the products use it: a float32 rounded to bfloat16, a bfloat16 as it is.
+float product_value(float value) { return round_to_bfloat16(value); }
+float product_value(std::uint16_t bits) { return bfloat16_to_float(bits); }
+
 // The operands rounded to bfloat16 (kept as float32, same layout), then the float32 GEMM.
+template <class SourceA, class SourceB>
 void gemm_emulated(Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N, std::int64_t K,
-                   float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta,
+                   float alpha, const SourceA* A, std::int64_t lda, const SourceB* B, std::int64_t ldb, float beta,
                    float* C, std::int64_t ldc) {
-  auto rounded_copy = [](const float* X, std::int64_t ld, std::int64_t rows, std::int64_t columns) {
+  auto rounded_copy = [](const auto* X, std::int64_t ld, std::int64_t rows, std::int64_t columns) {
     std::vector<float> copy(static_cast<std::size_t>(rows * columns));
     for (std::int64_t row = 0; row < rows; ++row)
       for (std::int64_t column = 0; column < columns; ++column)
-        copy[static_cast<std::size_t>(row * columns + column)] = round_to_bfloat16(X[row * ld + column]);
+        copy[static_cast<std::size_t>(row * columns + column)] = product_value(X[row * ld + column]);
     return copy;
   };
   // Stored shapes: A is [M, K] or [K, M]; B is [K, N] or [N, K].
@@ -244,7 +279,8 @@ bool bfloat16_path_available(Bfloat16Path path) {
   // cpuid once per process: every gemm_bfloat16 call asks.
   static const bool has_avx512bf16 = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+    return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl");
   }();
   return has_avx512bf16;
 }
@@ -268,10 +304,13 @@ Bfloat16Path bfloat16_path() {
 
 namespace {
 
-// gemm_bfloat16 and gemm_bfloat16_with_bias (bias: nullptr, or N values and beta 0).
+// gemm_bfloat16 and gemm_bfloat16_with_bias (bias: nullptr, or N values and beta 0), float32 or
+// bfloat16 operands.
+template <class SourceA, class SourceB>
 void gemm_bfloat16_any(const char* name, Bfloat16Path path, Transpose transpose_a, Transpose transpose_b,
-                       std::int64_t M, std::int64_t N, std::int64_t K, float alpha, const float* A, std::int64_t lda,
-                       const float* B, std::int64_t ldb, float beta, const float* bias, float* C, std::int64_t ldc) {
+                       std::int64_t M, std::int64_t N, std::int64_t K, float alpha, const SourceA* A,
+                       std::int64_t lda, const SourceB* B, std::int64_t ldb, float beta, const float* bias, float* C,
+                       std::int64_t ldc) {
   if (M < 0 || N < 0 || K < 0) fail("{}: negative size M={} N={} K={}", name, M, N, K);
   if (M == 0 || N == 0) return;
   if (!bfloat16_path_available(path)) fail("{}: the {} path needs a CPU with it", name, bfloat16_path_name(path));
@@ -292,8 +331,8 @@ void gemm_bfloat16_any(const char* name, Bfloat16Path path, Transpose transpose_
         M, N, K, part_length, beta, C, ldc,
         [&](std::int64_t k_begin, std::int64_t k_length, float part_beta, float* part_c, std::int64_t part_ldc,
             bool first, bool threaded) {
-          const float* a_part = A + (transpose_a == Transpose::No ? k_begin : k_begin * lda);
-          const float* b_part = B + (transpose_b == Transpose::No ? k_begin * ldb : k_begin);
+          const SourceA* a_part = A + (transpose_a == Transpose::No ? k_begin : k_begin * lda);
+          const SourceB* b_part = B + (transpose_b == Transpose::No ? k_begin * ldb : k_begin);
           gemm_avx512bf16(threaded, transpose_a, transpose_b, M, N, k_length, alpha, a_part, lda, b_part, ldb,
                           part_beta, first ? bias : nullptr, part_c, part_ldc);
         });
@@ -309,6 +348,13 @@ void gemm_bfloat16_any(const char* name, Bfloat16Path path, Transpose transpose_
 void gemm_bfloat16(Bfloat16Path path, Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N,
                    std::int64_t K, float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb,
                    float beta, float* C, std::int64_t ldc) {
+  gemm_bfloat16_any("gemm_bfloat16", path, transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, nullptr, C,
+                    ldc);
+}
+
+void gemm_bfloat16(Bfloat16Path path, Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N,
+                   std::int64_t K, float alpha, const std::uint16_t* A, std::int64_t lda, const std::uint16_t* B,
+                   std::int64_t ldb, float beta, float* C, std::int64_t ldc) {
   gemm_bfloat16_any("gemm_bfloat16", path, transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, nullptr, C,
                     ldc);
 }
@@ -330,6 +376,12 @@ static Bfloat16Path process_path() {
 void gemm_bfloat16(Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N, std::int64_t K,
                    float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta,
                    float* C, std::int64_t ldc) {
+  gemm_bfloat16(process_path(), transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemm_bfloat16(Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N, std::int64_t K,
+                   float alpha, const std::uint16_t* A, std::int64_t lda, const std::uint16_t* B, std::int64_t ldb,
+                   float beta, float* C, std::int64_t ldc) {
   gemm_bfloat16(process_path(), transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 

@@ -1,6 +1,7 @@
 // Packing for the AVX512-BF16 GEMM (internal to core/src/kernels/gemm_bf16.cpp): float32
-// operands rounded to bfloat16 (float_to_bfloat16's rule, by VCVTNE2PS2BF16) and
-// laid out as the pairs VDPBF16PS multiplies. A 32-bit word holds two bfloat16 of consecutive k,
+// operands rounded to bfloat16 (float_to_bfloat16's rule, by VCVTNE2PS2BF16), or bfloat16
+// operands (their bits, std::uint16_t) taken as they are, laid out as the pairs VDPBF16PS
+// multiplies. Every packer is a template over the source element; only the two loaders differ. A 32-bit word holds two bfloat16 of consecutive k,
 // k even in the low half:
 //   B (all of it, once per call): sliver s of 32 columns, pair p, column j at b[(s·Kp + p)·32 + j];
 //   A (per MC × KC block): row i, pair p at a[i·kcp + p].
@@ -18,7 +19,7 @@
 
 #include "sf/core/kernels/gemm.hpp"
 
-#define SF_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
+#define SF_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
 namespace sf::kernels::bf16_packing {
 
@@ -40,6 +41,12 @@ SF_BF16_TARGET inline __m512i round_to_pairs(const float* source, std::int64_t c
   return (__m512i)_mm512_cvtne2ps_pbh(load_floats(source + 16, count - 16), load_floats(source, count));
 }
 
+// The same from bfloat16 bits: the pairs are already there (zero past `count` values).
+SF_BF16_TARGET inline __m512i round_to_pairs(const std::uint16_t* source, std::int64_t count) {
+  const __mmask32 lanes = count >= 32 ? ~__mmask32{0} : count <= 0 ? 0 : (__mmask32{1} << count) - 1u;
+  return _mm512_maskz_loadu_epi16(lanes, source);
+}
+
 // Two rows across k (k and k + 1; `has_second` false past the end) as 16 pairs, one per lane:
 // both rounded into one vector [first 0..15 | second 0..15], then word j = (first j, second j).
 SF_BF16_TARGET inline __m512i interleave_rows(const float* first, const float* second, bool has_second,
@@ -48,6 +55,15 @@ SF_BF16_TARGET inline __m512i interleave_rows(const float* first, const float* s
                                            21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   const __m512 high = has_second ? load_floats(second, count) : _mm512_setzero_ps();
   return _mm512_permutexvar_epi16(pair_up, (__m512i)_mm512_cvtne2ps_pbh(high, load_floats(first, count)));
+}
+
+// The same from bfloat16 bits: word j = first[j] | second[j] << 16.
+SF_BF16_TARGET inline __m512i interleave_rows(const std::uint16_t* first, const std::uint16_t* second, bool has_second,
+                                              std::int64_t count) {
+  const __mmask16 lanes = first_lanes(count);
+  const __m512i low = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(lanes, first));
+  if (!has_second) return low;
+  return _mm512_or_si512(low, _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(lanes, second)), 16));
 }
 
 // rows[r] lane c  ->  rows[c] lane r, for 16 vectors of 16 32-bit words. Stage 1 and 2 gather,
@@ -79,14 +95,16 @@ SF_BF16_TARGET inline void transpose_16x16(__m512i* rows) {
 }
 
 // A row of `depth` floats along k as `pair_count` pairs (k even in the low half), zero padded.
-SF_BF16_TARGET inline void round_row_to_pairs(const float* row, std::int64_t depth, std::int64_t pair_count,
+template <class Source>
+SF_BF16_TARGET inline void round_row_to_pairs(const Source* row, std::int64_t depth, std::int64_t pair_count,
                                               std::uint32_t* out) {
   for (std::int64_t pair = 0; pair < pair_count; pair += 16)
     _mm512_mask_storeu_epi32(out + pair, first_lanes(pair_count - pair), round_to_pairs(row + 2 * pair, depth - 2 * pair));
 }
 
 // Packs sliver `sliver` (32 columns) of op(B) [K, N] into packed + sliver·pairs·32.
-SF_BF16_TARGET inline void pack_b_sliver(Transpose transpose, const float* B, std::int64_t ldb, std::int64_t K,
+template <class Source>
+SF_BF16_TARGET inline void pack_b_sliver(Transpose transpose, const Source* B, std::int64_t ldb, std::int64_t K,
                                          std::int64_t N, std::int64_t sliver, std::uint32_t* packed) {
   const std::int64_t pairs = (K + 1) / 2;
   std::uint32_t* out = packed + sliver * pairs * NR;
@@ -94,7 +112,7 @@ SF_BF16_TARGET inline void pack_b_sliver(Transpose transpose, const float* B, st
   if (transpose == Transpose::No) {  // B stored [K, N]: rows 2p and 2p + 1 interleave
     for (std::int64_t pair = 0; pair < pairs; ++pair)
       for (std::int64_t half = 0; half < NR; half += 16) {
-        const float* row = B + 2 * pair * ldb + column0 + half;
+        const Source* row = B + 2 * pair * ldb + column0 + half;
         _mm512_storeu_si512(out + pair * NR + half, interleave_rows(row, row + ldb, 2 * pair + 1 < K, columns - half));
       }
     return;
@@ -114,7 +132,8 @@ SF_BF16_TARGET inline void pack_b_sliver(Transpose transpose, const float* B, st
 }
 
 // Packs rows [row0, row0 + rows) × pairs [pair0, pair0 + kcp) of op(A): row i, pair p at packed[i·kcp + p].
-SF_BF16_TARGET inline void pack_a(Transpose transpose, const float* A, std::int64_t lda, std::int64_t K,
+template <class Source>
+SF_BF16_TARGET inline void pack_a(Transpose transpose, const Source* A, std::int64_t lda, std::int64_t K,
                                   std::int64_t row0, std::int64_t rows, std::int64_t pair0, std::int64_t kcp,
                                   std::uint32_t* packed) {
   const std::int64_t k0 = 2 * pair0, depth = std::min(2 * kcp, K - k0);
@@ -136,7 +155,7 @@ SF_BF16_TARGET inline void pack_a(Transpose transpose, const float* A, std::int6
         for (std::int64_t i = 0; i < chunk_rows; i += 16) {
           __m512i words = _mm512_setzero_si512();
           if (q < pairs_here && k < K) {
-            const float* row = A + k * lda + row0 + chunk + i;
+            const Source* row = A + k * lda + row0 + chunk + i;
             words = interleave_rows(row, row + lda, k + 1 < K, chunk_rows - i);
           }
           _mm512_store_si512(staged + q * STAGE_ROWS + i, words);

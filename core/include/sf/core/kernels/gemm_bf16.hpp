@@ -47,6 +47,17 @@ void gemm_bfloat16(Bfloat16Path path, Transpose transpose_a, Transpose transpose
                    std::int64_t K, float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb,
                    float beta, float* C, std::int64_t ldc);
 
+// The same with bfloat16 operands, given as their bits (an activation or a weight kept in
+// bfloat16): nothing to round and half the bytes to read; a row-major A whose rows hold whole
+// pairs (K and lda even) is read where it lies, without packing. The same bits as the float32
+// form given the float32 values of these bfloat16s.
+void gemm_bfloat16(Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N, std::int64_t K,
+                   float alpha, const std::uint16_t* A, std::int64_t lda, const std::uint16_t* B, std::int64_t ldb,
+                   float beta, float* C, std::int64_t ldc);
+void gemm_bfloat16(Bfloat16Path path, Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N,
+                   std::int64_t K, float alpha, const std::uint16_t* A, std::int64_t lda, const std::uint16_t* B,
+                   std::int64_t ldb, float beta, float* C, std::int64_t ldc);
+
 // C = alpha · bf16(op(A)) · bf16(op(B)) + bias, the bias row (N float32 values) added to every
 // row; C's old content is ignored. The bias is added in the micro-kernel's last step, the same
 // bits as copying it into every row of C and calling gemm_bfloat16 with beta = 1, without
