@@ -69,13 +69,19 @@ void pack_b(Transpose transpose, const Source* B, std::int64_t ldb, std::int64_t
   });
 }
 
+// A's pairs as the micro-kernel reads them: from a packed block, or in place from a bfloat16
+// matrix (std::uint16_t storage, so each word is read with memcpy: one load, no aliasing rule
+// broken).
+using PairWord = std::uint32_t;
+inline int load_pair(const PairWord* pair) {
+  int word;
+  std::memcpy(&word, pair, sizeof(word));
+  return word;
+}
+
 // C tile [rows, 32] = alpha · Σ_p a-pairs · b-pairs + beta · C tile (beta == 0 never reads C), or
 // with a bias (32 values; beta is then 0) alpha · Σ + bias, fma(alpha, Σ, bias): the bits of
 // writing the bias into C and running with beta = 1 (1 · c is exact).
-// A's pairs as the micro-kernel reads them: from a packed block, or in place from a bfloat16
-// matrix (std::uint16_t storage read as 32-bit words).
-typedef std::uint32_t __attribute__((may_alias)) PairWord;
-
 template <int rows>
 SF_BF16_TARGET void micro_kernel(std::int64_t kcp, const PairWord* a, std::int64_t a_row_step,
                                  const std::uint32_t* b, float alpha, float beta, const float* bias, float* c,
@@ -89,7 +95,7 @@ SF_BF16_TARGET void micro_kernel(std::int64_t kcp, const PairWord* a, std::int64
     const __m512bh b_right = (__m512bh)_mm512_loadu_si512(b + pair * NR + 16);
 #pragma GCC unroll 16
     for (int row = 0; row < rows; ++row) {
-      const __m512bh a_pair = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[row * a_row_step + pair]));
+      const __m512bh a_pair = (__m512bh)_mm512_set1_epi32(load_pair(a + row * a_row_step + pair));
       left[row] = _mm512_dpbf16_ps(left[row], a_pair, b_left);
       right[row] = _mm512_dpbf16_ps(right[row], a_pair, b_right);
     }
