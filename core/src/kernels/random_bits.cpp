@@ -26,38 +26,54 @@ constexpr std::uint64_t kLow32 = 0xFFFFFFFFull;
 using philox::kWeyl0;
 using philox::kWeyl1;
 
-// The four words of the blocks first, first + 1, ..., first + kLanes - 1, word-major:
-// out[w][lane].
-void philox_lanes(std::uint64_t seed, std::uint64_t first, std::uint64_t (&out)[4][kLanes]) {
-  alignas(64) std::uint64_t low[kLanes], high[kLanes];
-  for (std::int64_t lane = 0; lane < kLanes; ++lane) {
-    const std::uint64_t counter = first + static_cast<std::uint64_t>(lane);
-    low[lane] = counter & kLow32;
-    high[lane] = counter >> 32;
+// Counters per call of philox_group: kGroup independent vectors, whose rounds interleave. One
+// vector's ten rounds are a chain of dependent multiplies; four in flight keep the multiplier busy.
+constexpr std::int64_t kGroup = 4;
+constexpr std::int64_t kGroupCounters = kGroup * kLanes;
+
+// The four words of the blocks first, first + 1, ..., first + kGroupCounters - 1, word-major:
+// out[w][counter - first].
+void philox_group(std::uint64_t seed, std::uint64_t first, std::uint64_t (&out)[4][kGroupCounters]) {
+  alignas(64) std::uint64_t low[kGroupCounters], high[kGroupCounters];
+  for (std::int64_t index = 0; index < kGroupCounters; ++index) {
+    const std::uint64_t counter = first + static_cast<std::uint64_t>(index);
+    low[index] = counter & kLow32;
+    high[index] = counter >> 32;
   }
-  Lanes c0 = Lanes::load_aligned(low), c1 = Lanes::load_aligned(high);
-  Lanes c2(std::uint64_t{philox::kCounterWord2}), c3(std::uint64_t{0});
+  Lanes c0[kGroup], c1[kGroup], c2[kGroup], c3[kGroup];
+  for (std::int64_t group = 0; group < kGroup; ++group) {
+    c0[group] = Lanes::load_aligned(low + group * kLanes);
+    c1[group] = Lanes::load_aligned(high + group * kLanes);
+    c2[group] = Lanes(std::uint64_t{philox::kCounterWord2});
+    c3[group] = Lanes(std::uint64_t{0});
+  }
   const Lanes mask(kLow32), multiplier0(std::uint64_t{philox::kMultiplier0}),
       multiplier1(std::uint64_t{philox::kMultiplier1});
   std::uint32_t key0 = static_cast<std::uint32_t>(seed), key1 = static_cast<std::uint32_t>(seed >> 32);
   for (int round = 0; round < 10; ++round) {
-    const Lanes product0 = multiplier0 * c0, product1 = multiplier1 * c2;
-    const Lanes next0 = (product1 >> 32) ^ c1 ^ Lanes(static_cast<std::uint64_t>(key0));
-    const Lanes next2 = (product0 >> 32) ^ c3 ^ Lanes(static_cast<std::uint64_t>(key1));
-    c1 = product1 & mask;
-    c3 = product0 & mask;
-    c0 = next0;
-    c2 = next2;
+    const Lanes round_key0(static_cast<std::uint64_t>(key0)), round_key1(static_cast<std::uint64_t>(key1));
+#pragma GCC unroll 4
+    for (std::int64_t group = 0; group < kGroup; ++group) {
+      const Lanes product0 = multiplier0 * c0[group], product1 = multiplier1 * c2[group];
+      const Lanes next0 = (product1 >> 32) ^ c1[group] ^ round_key0;
+      const Lanes next2 = (product0 >> 32) ^ c3[group] ^ round_key1;
+      c1[group] = product1 & mask;
+      c3[group] = product0 & mask;
+      c0[group] = next0;
+      c2[group] = next2;
+    }
     key0 += kWeyl0;
     key1 += kWeyl1;
   }
-  c0.store_aligned(out[0]);
-  c1.store_aligned(out[1]);
-  c2.store_aligned(out[2]);
-  c3.store_aligned(out[3]);
+  for (std::int64_t group = 0; group < kGroup; ++group) {
+    c0[group].store_aligned(out[0] + group * kLanes);
+    c1[group].store_aligned(out[1] + group * kLanes);
+    c2[group].store_aligned(out[2] + group * kLanes);
+    c3[group].store_aligned(out[3] + group * kLanes);
+  }
 }
 
-// Counters per parallel task: a multiple of the lane count, so tasks start on a vector boundary
+// Counters per parallel task: a multiple of kGroupCounters, so tasks start on a group boundary
 // (the bits do not depend on it either way).
 constexpr std::int64_t kCountersPerTask = 1 << 12;
 
@@ -65,10 +81,10 @@ constexpr std::int64_t kCountersPerTask = 1 << 12;
 
 void philox_blocks(std::uint64_t seed, std::uint64_t first_counter, std::int64_t count, std::uint32_t* words) {
   parallel::parallel_for(0, count, kCountersPerTask, [&](std::int64_t begin, std::int64_t end) {
-    alignas(64) std::uint64_t block[4][kLanes];
-    for (std::int64_t start = begin; start < end; start += kLanes) {
-      philox_lanes(seed, first_counter + static_cast<std::uint64_t>(start), block);
-      const std::int64_t valid = std::min<std::int64_t>(kLanes, end - start);
+    alignas(64) std::uint64_t block[4][kGroupCounters];
+    for (std::int64_t start = begin; start < end; start += kGroupCounters) {
+      philox_group(seed, first_counter + static_cast<std::uint64_t>(start), block);
+      const std::int64_t valid = std::min<std::int64_t>(kGroupCounters, end - start);
       for (std::int64_t lane = 0; lane < valid; ++lane)
         for (int word = 0; word < 4; ++word)
           words[4 * (start + lane) + word] = static_cast<std::uint32_t>(block[word][lane]);
@@ -87,8 +103,8 @@ void philox_blocks_reference(std::uint64_t seed, std::uint64_t first_counter, st
 
 namespace {
 
-// The mask values of the 4·kLanes elements served by counters first .. first + kLanes - 1,
-// element-major (element 4·lane + word), into out. The keep decision is made on whole vectors
+// The mask values of the 4·kGroupCounters elements served by counters first, first + 1, ...,
+// element-major (element 4·counter + word), into out. The keep decision is made on whole vectors
 // and yields the bit pattern of kept_value or of 0: a branch per element would be mispredicted
 // half the time (the decisions are random).
 template <class T>
@@ -100,16 +116,17 @@ class MaskValues {
       : seed_(seed), threshold_(keep_threshold), kept_(bits_of(kept_value)), dropped_(std::uint64_t{0}) {}
 
   void operator()(std::uint64_t first, T* out) const {
-    alignas(64) std::uint64_t block[4][kLanes];
-    philox_lanes(seed_, first, block);
-    for (int word = 0; word < 4; ++word) {
-      const Lanes words = Lanes::load_aligned(block[word]);
-      xsimd::select(words < threshold_, kept_, dropped_).store_aligned(block[word]);
-    }
-    for (std::int64_t lane = 0; lane < kLanes; ++lane)
+    alignas(64) std::uint64_t block[4][kGroupCounters];
+    philox_group(seed_, first, block);
+    for (int word = 0; word < 4; ++word)
+      for (std::int64_t lane0 = 0; lane0 < kGroupCounters; lane0 += kLanes) {
+        const Lanes words = Lanes::load_aligned(block[word] + lane0);
+        xsimd::select(words < threshold_, kept_, dropped_).store_aligned(block[word] + lane0);
+      }
+    for (std::int64_t counter = 0; counter < kGroupCounters; ++counter)
       for (int word = 0; word < 4; ++word) {
-        const auto bits = static_cast<Bits>(block[word][lane]);
-        std::memcpy(out + 4 * lane + word, &bits, sizeof(T));
+        const auto bits = static_cast<Bits>(block[word][counter]);
+        std::memcpy(out + 4 * counter + word, &bits, sizeof(T));
       }
   }
 
@@ -131,10 +148,10 @@ void dropout_mask(std::uint64_t seed, std::uint64_t first_counter, std::uint64_t
   const MaskValues<T> mask_values(seed, keep_threshold, kept_value);
   const std::int64_t counters = (count + 3) / 4;
   parallel::parallel_for(0, counters, kCountersPerTask, [&](std::int64_t begin, std::int64_t end) {
-    alignas(64) T values[4 * kLanes];
-    for (std::int64_t start = begin; start < end; start += kLanes) {
+    alignas(64) T values[4 * kGroupCounters];
+    for (std::int64_t start = begin; start < end; start += kGroupCounters) {
       const std::uint64_t first = first_counter + static_cast<std::uint64_t>(start);
-      if (start + kLanes <= end && 4 * (start + kLanes) <= count) {
+      if (start + kGroupCounters <= end && 4 * (start + kGroupCounters) <= count) {
         mask_values(first, mask + 4 * start);
         continue;
       }
@@ -153,12 +170,12 @@ void dropout_apply(std::uint64_t seed, std::uint64_t first_counter, std::int64_t
   const MaskValues<T> mask_values(seed, keep_threshold, kept_value);
   const std::int64_t counters = (count + skip + 3) / 4;
   parallel::parallel_for(0, counters, kCountersPerTask, [&](std::int64_t begin, std::int64_t end) {
-    alignas(64) T factors[4 * kLanes];
-    for (std::int64_t start = begin; start < end; start += kLanes) {
+    alignas(64) T factors[4 * kGroupCounters];
+    for (std::int64_t start = begin; start < end; start += kGroupCounters) {
       mask_values(first_counter + static_cast<std::uint64_t>(start), factors);
       // Elements [first, last) of this vector of counters; factor index = element + skip - 4·start.
       const std::int64_t first = std::max<std::int64_t>(0, 4 * start - skip);
-      const std::int64_t last = std::min<std::int64_t>(count, 4 * std::min(start + kLanes, end) - skip);
+      const std::int64_t last = std::min<std::int64_t>(count, 4 * std::min(start + kGroupCounters, end) - skip);
       const T* __restrict factor = factors + (first + skip - 4 * start);
       const T* __restrict source = x + first;
       T* __restrict destination = y + first;
