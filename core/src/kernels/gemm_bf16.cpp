@@ -1,4 +1,5 @@
-// The bfloat16 GEMM (kernels/gemm_bf16.hpp for the math and the paths).
+// The bfloat16 GEMM (kernels/gemm_bf16.hpp for the math and the paths; docs/gemm_bf16.md for how
+// it was measured against oneDNN).
 //
 // AVX512-BF16 path, BLIS-like but with pairs: VDPBF16PS works on 32-bit lanes that each hold two
 // bfloat16 of consecutive k, so both operands are packed as pairs (k even in the low half;
