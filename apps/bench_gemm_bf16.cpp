@@ -242,9 +242,11 @@ int main(int argc, char** argv) {
                     static_cast<long long>(shape.M), static_cast<long long>(shape.N), static_cast<long long>(shape.K),
                     op.c_str(), options.threads, result.ours, baseline, result.ours / baseline,
                     100.0 * result.ours / peak, result.onednn_converted, result.onednn_fpmath, result.float32,
-                    result.ours_bf16_inputs, result.ours_bf16_inputs / result.onednn_converted, result.same_bits ? 1 : 0);
+                    result.ours_bf16_inputs, result.ours_bf16_inputs / result.onednn_converted,
+                    result.same_bits ? 1 : 0);
       else
-        std::printf("%6lld %6lld %6lld %3s %7d %10.1f %10.1f %6.3f %6.1f%% %13.1f %11.1f %10.1f %9.2e %11.1f %7.3f %9s\n",
+        std::printf("%6lld %6lld %6lld %3s %7d %10.1f %10.1f %6.3f %6.1f%% %13.1f %11.1f %10.1f %9.2e %11.1f %7.3f "
+                    "%9s\n",
                     static_cast<long long>(shape.M), static_cast<long long>(shape.N), static_cast<long long>(shape.K),
                     op.c_str(), options.threads, result.ours, baseline, result.ours / baseline,
                     100.0 * result.ours / peak, result.onednn_converted, result.onednn_fpmath, result.float32,

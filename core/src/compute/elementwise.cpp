@@ -189,6 +189,15 @@ void scale_(Tensor& destination, double factor) {
   destination.bump_version();
 }
 
+namespace {
+
+// A draw's word keeps its element iff it is below round((1 - p) · 2^32) (kernels/random_bits.hpp).
+std::uint64_t dropout_keep_threshold(double drop_probability) {
+  return static_cast<std::uint64_t>(std::llround(std::ldexp(1.0 - drop_probability, 32)));
+}
+
+}  // namespace
+
 Tensor dropout_mask(const Shape& shape, Generator& generator, double drop_probability, DType dtype) {
   if (!(drop_probability >= 0.0 && drop_probability <= 1.0))
     fail("dropout_mask: drop probability must be in [0, 1], got {} (shape {})", drop_probability, shape_string(shape));
@@ -198,9 +207,8 @@ Tensor dropout_mask(const Shape& shape, Generator& generator, double drop_probab
   // process's share of a split batch may start inside a block (Generator::Shard): then the block's
   // first `skip` values are drawn too and dropped.
   const Generator::Placement placement = generator.reserve_draw(count, 4);
-  const double keep = 1.0 - drop_probability;
   const double scale = dropout_kept_value(drop_probability, dtype);
-  const auto keep_threshold = static_cast<std::uint64_t>(std::llround(std::ldexp(keep, 32)));
+  const std::uint64_t keep_threshold = dropout_keep_threshold(drop_probability);
   dispatch_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
     if (placement.skip == 0) {
@@ -263,11 +271,11 @@ DropoutResult dropout(const Tensor& x, Generator& generator, double drop_probabi
   const std::int64_t count = values.numel();
   const Generator::Placement placement = generator.reserve_draw(count, 4);  // as dropout_mask
   const double kept_value = dropout_kept_value(drop_probability, x.dtype());
-  const auto keep_threshold = static_cast<std::uint64_t>(std::llround(std::ldexp(1.0 - drop_probability, 32)));
+  const std::uint64_t keep_threshold = dropout_keep_threshold(drop_probability);
   DropoutResult result{Tensor::empty(x.shape(), x.dtype()), ByteMask{}};
-  if (keep_mask) {
-    result.mask = ByteMask{std::vector<std::uint8_t>(static_cast<std::size_t>(count)), x.shape(), x.dtype(), kept_value};
-  }
+  if (keep_mask)
+    result.mask = ByteMask{std::vector<std::uint8_t>(static_cast<std::size_t>(count)), x.shape(), x.dtype(),
+                           kept_value};
   dispatch_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     kernels::dropout_apply<T>(generator.seed, placement.first, placement.skip, keep_threshold,

@@ -1,8 +1,8 @@
 // Packing for the AVX512-BF16 GEMM (internal to core/src/kernels/gemm_bf16.cpp): float32
 // operands rounded to bfloat16 (float_to_bfloat16's rule, by VCVTNE2PS2BF16), or bfloat16
 // operands (their bits, std::uint16_t) taken as they are, laid out as the pairs VDPBF16PS
-// multiplies. Every packer is a template over the source element; only the two loaders differ. A 32-bit word holds two bfloat16 of consecutive k,
-// k even in the low half:
+// multiplies. Every packer is a template over the source element; only the two loaders differ.
+// A 32-bit word holds two bfloat16 of consecutive k, k even in the low half:
 //   B (all of it, once per call): sliver s of 32 columns, pair p, column j at b[(s·Kp + p)·32 + j];
 //   A (per MC × KC block): row i, pair p at a[i·kcp + p].
 // When the stored matrix runs along k (A stored [M, K], B stored [N, K]) a row of it rounds to
