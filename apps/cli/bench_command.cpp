@@ -1,7 +1,8 @@
 // bench: training-step and inference throughput of a preset on random tokens.
 //
 // A training step is forward + backward + AdamW with dropout on; inference is an evaluation-mode
-// forward without a graph. Each is timed over --steps repetitions after two warm-up steps and
+// forward without a graph (in sub-batches, SwarmFormer::forward; --inference-sub-batch 0 runs the
+// batch whole). Each is timed over --steps repetitions after two warm-up steps and
 // the median is reported.
 #include <algorithm>
 #include <chrono>
@@ -45,7 +46,7 @@ void add_bench_command(CLI::App& app) {
   struct Options {
     std::string preset = "enhanced-small", config;
     std::vector<std::string> overrides;
-    std::int64_t batch = 48;
+    std::int64_t batch = 48, inference_sub_batch = -1;  // -1: the model's default
     int threads = 0, steps = 10;
     bool json = false, train_only = false, infer_only = false;
   };
@@ -59,6 +60,9 @@ void add_bench_command(CLI::App& app) {
   command->add_flag("--json", options->json, "print one JSON object");
   command->add_flag("--train-only", options->train_only, "time only the training step");
   command->add_flag("--infer-only", options->infer_only, "time only inference");
+  command->add_option("--inference-sub-batch", options->inference_sub_batch,
+                      "sequences per inference sub-batch (0: the batch whole; default: about 512 tokens)")
+      ->check(CLI::NonNegativeNumber);
   add_threads_option(command, options->threads);
   command->callback([options] {
     apply_threads(options->threads);
@@ -66,6 +70,7 @@ void add_bench_command(CLI::App& app) {
     const SwarmFormerConfig& config = resolved.model;
     const TrainingConfig& training = resolved.training;
     SwarmFormer model(config, 1);
+    if (options->inference_sub_batch >= 0) model.set_inference_sub_batch(options->inference_sub_batch);
     if (training.precision == "fp64") model.to(DType::Float64);
     const compute::MatmulPrecisionGuard matmul_precision(uses_bfloat16(training) ? compute::MatmulPrecision::Bfloat16
                                                                                  : compute::MatmulPrecision::Float32);
@@ -115,6 +120,7 @@ void add_bench_command(CLI::App& app) {
         {"infer_tokens_per_s", infer_seconds > 0 ? tokens / infer_seconds : 0.0},
         {"train_ms_per_step", 1000.0 * train_seconds},
         {"infer_ms_per_step", 1000.0 * infer_seconds},
+        {"inference_sub_batch", model.inference_sub_batch()},
         {"peak_rss_mb", peak_rss_megabytes()},
         {"parameters", model.parameter_count()},
         {"arithmetic", arithmetic_description(training)}};
@@ -128,8 +134,11 @@ void add_bench_command(CLI::App& app) {
         std::cout << fmt::format("  train: {:9.0f} tokens/s  {:8.1f} ms/step\n", result["train_tokens_per_s"].get<double>(),
                                  1000.0 * train_seconds);
       if (!options->train_only)
-        std::cout << fmt::format("  infer: {:9.0f} tokens/s  {:8.1f} ms/step\n", result["infer_tokens_per_s"].get<double>(),
-                                 1000.0 * infer_seconds);
+        std::cout << fmt::format("  infer: {:9.0f} tokens/s  {:8.1f} ms/step  ({})\n",
+                                 result["infer_tokens_per_s"].get<double>(), 1000.0 * infer_seconds,
+                                 model.inference_sub_batch() == 0 || model.inference_sub_batch() >= batch
+                                     ? std::string("the batch whole")
+                                     : fmt::format("sub-batches of {} sequences", model.inference_sub_batch()));
       std::cout << fmt::format("  peak RSS {:.0f} MiB\n", result["peak_rss_mb"].get<double>());
     }
   });

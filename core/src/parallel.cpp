@@ -12,7 +12,7 @@ namespace {
 std::mutex control_mutex;
 std::unique_ptr<tbb::global_control> control;
 std::atomic<int> thread_count{0};
-std::atomic<bool> serial_mode{false};
+thread_local bool serial_mode = false;  // per thread (parallel.hpp)
 }  // namespace
 
 void set_num_threads(int threads) {
@@ -30,7 +30,7 @@ int num_threads() {
   return static_cast<int>(tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism));
 }
 
-void set_serial(bool serial) { serial_mode.store(serial); }
-bool serial() { return serial_mode.load(); }
+void set_serial(bool serial) { serial_mode = serial; }
+bool serial() { return serial_mode; }
 
 }  // namespace sf::parallel

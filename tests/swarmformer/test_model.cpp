@@ -8,6 +8,7 @@
 #include <set>
 
 #include "sf/autograd/functional.hpp"
+#include "sf/autograd/grad_mode.hpp"
 #include "sf/autograd/gradcheck.hpp"
 #include "sf/core/compute.hpp"
 #include "sf/core/parallel.hpp"
@@ -156,6 +157,39 @@ BOOST_AUTO_TEST_CASE(logits_and_a_training_step_are_bit_identical_for_one_and_tw
     }
     BOOST_TEST_INFO(name);
     BOOST_TEST(runs[0] == runs[1]);
+  }
+}
+
+// Inference in sub-batches (SwarmFormer::forward in evaluation mode without a graph) gives the
+// bits of the whole batch in one pass: for both presets, float32 and bfloat16 products, sub-batches
+// that divide the batch and ones that leave a shorter last one, 1 and 2 threads, with padded
+// sequences (one all padding) so the masked pooling is covered too.
+BOOST_AUTO_TEST_CASE(inference_in_sub_batches_gives_the_bits_of_the_whole_batch) {
+  constexpr std::int64_t batch = 7, length = 256;
+  std::vector<std::int64_t> ids(batch * length);
+  sf::Generator generator(5);
+  for (std::int64_t row = 0; row < batch; ++row)
+    for (std::int64_t position = 0; position < length; ++position)
+      ids[static_cast<std::size_t>(row * length + position)] =
+          position < (row == 3 ? 0 : 256 - 30 * row) ? static_cast<std::int64_t>(generator.next_below(30522)) : 0;
+  for (const std::string name : {"original-small", "enhanced-small"}) {
+    for (const auto precision : {sf::compute::MatmulPrecision::Float32, sf::compute::MatmulPrecision::Bfloat16}) {
+      const sf::compute::MatmulPrecisionGuard arithmetic(precision);
+      SwarmFormer model(sf::load_config(name), 3);
+      model.eval();
+      const sf::NoGradGuard no_grad;
+      model.set_inference_sub_batch(0);
+      const std::vector<double> whole = model.forward(ids, batch).data().to_vector();
+      for (int threads : {1, 2}) {
+        const sf::parallel::ThreadCountGuard guard(threads);
+        for (std::int64_t sub_batch : {1, 3, 6}) {
+          model.set_inference_sub_batch(sub_batch);
+          BOOST_TEST_INFO(name << (precision == sf::compute::MatmulPrecision::Float32 ? " float32" : " bfloat16")
+                               << ", " << threads << " threads, sub-batches of " << sub_batch);
+          BOOST_TEST(model.forward(ids, batch).data().to_vector() == whole);
+        }
+      }
+    }
   }
 }
 

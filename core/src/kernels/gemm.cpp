@@ -49,7 +49,7 @@ void gemm_in_k_parts(std::int64_t part_length, std::int64_t M, std::int64_t N, s
                                  const T* part_bias = first ? bias : nullptr;
                                  if (threaded)
                                    gemm_detail::gemm_parallel<T>(M, N, k_length, alpha, a_part, b_part, part_beta,
-                                                                 part_c, part_ldc, parallel::num_threads(), part_bias);
+                                                                 part_c, part_ldc, parallel::threads_here(), part_bias);
                                  else
                                    gemm_detail::gemm_packed<T>(M, N, k_length, alpha, a_part, b_part, part_beta,
                                                                part_c, part_ldc, part_bias);
@@ -132,7 +132,7 @@ void run_gemm(GemmVariant variant, Transpose transpose_a, Transpose transpose_b,
 namespace gemm_detail {
 
 GemmThreading plan_gemm_threads(std::int64_t batch, std::int64_t work) {
-  const std::int64_t threads = static_cast<std::int64_t>(parallel::num_threads());
+  const std::int64_t threads = static_cast<std::int64_t>(parallel::threads_here());
   if (threads == 1 || work * batch < gemm_config::parallel_min_work) return {GemmSplit::Serial, 1};
   if (batch >= 2 * threads || work < gemm_config::parallel_min_work) return {GemmSplit::EntryPerTask, threads};
   return {GemmSplit::SplitEachEntry, threads};

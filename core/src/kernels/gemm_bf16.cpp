@@ -233,7 +233,7 @@ void gemm_avx512bf16(bool threaded, Transpose transpose_a, Transpose transpose_b
   SharedBufferLease lease;
   std::uint32_t* b_packed = lease.buffer().get<std::uint32_t>(pairs * slivers * NR);
   pack_b(transpose_b, B, ldb, K, N, b_packed);
-  const std::int64_t threads = static_cast<std::int64_t>(parallel::num_threads());
+  const std::int64_t threads = static_cast<std::int64_t>(parallel::threads_here());
   const std::int64_t wanted = threads == 1 ? 1 : 8 * threads;
   const std::int64_t band = std::clamp<std::int64_t>((M + wanted - 1) / wanted, 1, MC);
   const std::int64_t row_band = std::min(MC, (band + MR - 1) / MR * MR);

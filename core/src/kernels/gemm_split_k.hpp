@@ -44,7 +44,7 @@ void gemm_split_k(std::int64_t M, std::int64_t N, std::int64_t K, std::int64_t l
   const std::int64_t part_count = (K + length - 1) / length;
   SharedBufferLease lease;  // the partial sums of parts 1, 2, … (M × N each, row-major)
   T* partial = lease.buffer().get<T>((part_count - 1) * M * N);
-  const bool threaded = parallel::num_threads() > part_count;
+  const bool threaded = parallel::threads_here() > part_count;
   parallel::parallel_for(0, part_count, 1, [&](std::int64_t first, std::int64_t last) {
     for (std::int64_t part = first; part < last; ++part) {
       const std::int64_t k_begin = part * length, k_length = std::min(length, K - k_begin);

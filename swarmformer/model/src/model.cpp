@@ -1,7 +1,10 @@
 #include "sf/swarmformer/model.hpp"
 
+#include <algorithm>
+
 #include "sf/autograd/grad_mode.hpp"
 #include "sf/core/compute.hpp"
+#include "sf/core/parallel.hpp"
 
 namespace sf {
 namespace {
@@ -74,6 +77,7 @@ std::string SwarmFormerLayer::describe() const { return fmt::format("SwarmFormer
 
 SwarmFormer::SwarmFormer(const SwarmFormerConfig& config, std::uint64_t seed) : config_(config), seed_(seed) {
   config_.validate();
+  inference_sub_batch_ = std::max<std::int64_t>(1, kInferenceSubBatchTokens / config_.seq_len);
   Generator init = Generator(seed).fork(0);
   noise_ = std::make_shared<Generator>(Generator(seed).fork(1));
   const BlockContext context{&config_, &init, noise_};
@@ -118,23 +122,54 @@ SwarmFormer::Encoded SwarmFormer::encode(const std::vector<std::int64_t>& ids, s
   return encoded;
 }
 
-Variable SwarmFormer::run(const std::vector<std::int64_t>& ids, std::int64_t batch,
-                          std::vector<LayerExplanation>* explanations) {
-  const Encoded encoded = encode(ids, batch, explanations);
+Variable SwarmFormer::pool(const Encoded& encoded) {
   const Variable& x = encoded.states;
   const Tensor& keep = encoded.keep;
-  Variable pooled;
-  if (keep.defined()) {
-    // Mean over real tokens; a sequence of padding only pools to zero.
-    Tensor counts = compute::maximum(compute::sum(keep, {1}, true), Tensor::scalar(1.0, keep.dtype()));
-    pooled = sum(x * Variable(keep.unsqueeze(-1)), {1}) / Variable(counts);
-  } else {
-    pooled = mean(x, {1});
-  }
+  if (!keep.defined()) return mean(x, {1});
+  // Mean over real tokens; a sequence of padding only pools to zero.
+  Tensor counts = compute::maximum(compute::sum(keep, {1}, true), Tensor::scalar(1.0, keep.dtype()));
+  return sum(x * Variable(keep.unsqueeze(-1)), {1}) / Variable(counts);
+}
+
+Variable SwarmFormer::run(const std::vector<std::int64_t>& ids, std::int64_t batch,
+                          std::vector<LayerExplanation>* explanations) {
+  const Variable pooled = pool(encode(ids, batch, explanations));
   return classifier_->forward(classifier_dropout_->forward(pooled));
 }
 
-Variable SwarmFormer::forward(const std::vector<std::int64_t>& ids, std::int64_t batch) { return run(ids, batch, nullptr); }
+void SwarmFormer::set_inference_sub_batch(std::int64_t sequences) {
+  if (sequences < 0) fail("SwarmFormer: inference sub-batch of {} sequences (0 runs batches whole)", sequences);
+  inference_sub_batch_ = sequences;
+}
+
+Variable SwarmFormer::forward(const std::vector<std::int64_t>& ids, std::int64_t batch) {
+  if (grad_enabled() || is_training() || inference_sub_batch_ == 0 || batch <= inference_sub_batch_)
+    return run(ids, batch, nullptr);
+  return infer_in_sub_batches(ids, batch);
+}
+
+// Why it pays: a whole batch of 48 × 256 tokens makes every activation 6 MiB (d_model 128), so
+// each op reads its input from memory and each GEMM packs A from there; a sub-batch of 512
+// tokens makes them 256 KiB, and the next op finds them in L2. The classifier runs once on the
+// pooled batch: its GEMM is below the packing threshold for a small sub-batch, and the direct
+// loop there sums in another order, so running it per sub-batch would change the last bits.
+Variable SwarmFormer::infer_in_sub_batches(const std::vector<std::int64_t>& ids, std::int64_t batch) {
+  const std::int64_t length = config_.seq_len;
+  if (static_cast<std::int64_t>(ids.size()) != batch * length)
+    fail("SwarmFormer: {} token ids do not form a batch of {} sequences of seq_len {}", ids.size(), batch, length);
+  const std::int64_t size = inference_sub_batch_, count = (batch + size - 1) / size;
+  Tensor pooled = Tensor::empty({batch, config_.d_model}, classifier_->weight.dtype());
+  parallel::parallel_for(0, count, 1, [&](std::int64_t first, std::int64_t last) {
+    const NoGradGuard no_grad;          // grad mode is per thread
+    const parallel::SerialScope serial;  // one sub-batch per task: its kernels stay on this thread
+    for (std::int64_t index = first; index < last; ++index) {
+      const std::int64_t begin = index * size, end = std::min(batch, begin + size);
+      const std::vector<std::int64_t> part(ids.begin() + begin * length, ids.begin() + end * length);
+      pooled.slice(0, begin, end).copy_from(pool(encode(part, end - begin)).data());
+    }
+  });
+  return classifier_->forward(classifier_dropout_->forward(Variable(pooled)));
+}
 
 void SwarmFormer::add_masked_lm_head() {
   if (masked_lm_head_) return;

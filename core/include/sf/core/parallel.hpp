@@ -28,9 +28,15 @@ inline constexpr std::int64_t gemm_tiles = 1;         // C tiles per task in the
 // Sets the number of worker threads for the whole process (0 = all hardware threads).
 void set_num_threads(int threads);
 int num_threads();
-// The serial switch: when on, every parallel_for runs its body on the calling thread.
+// The serial switch, per thread: while on, every parallel_for called from this thread runs its
+// body on this thread, and the GEMM plans for one thread (threads_here). Work that is already
+// spread over the threads one piece per task (inference in sub-batches) turns it on inside
+// each task, so the kernels under it do not split again. The bits do not change: no result
+// depends on the thread count.
 void set_serial(bool serial);
 bool serial();
+// The threads the work started on this thread may use: 1 under the serial switch, else num_threads().
+inline int threads_here() { return serial() ? 1 : num_threads(); }
 
 // Rows per task so that each task gets about grain::row_elements elements.
 inline std::int64_t rows_grain(std::int64_t row_length) {
@@ -44,7 +50,7 @@ template <class Body>
 void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain_size, Body&& body) {
   if (end <= begin) return;
   if (grain_size < 1) grain_size = 1;
-  if (serial() || num_threads() == 1 || end - begin <= grain_size) {
+  if (end - begin <= grain_size || threads_here() == 1) {
     body(begin, end);
     return;
   }
@@ -75,6 +81,18 @@ T parallel_reduce_fixed(std::int64_t begin, std::int64_t end, std::int64_t chunk
   for (const T& value : partial) result = combine(result, value);
   return result;
 }
+
+// RAII: the serial switch on for this thread, for a scope (restored after, so scopes nest).
+class SerialScope {
+ public:
+  SerialScope() : previous_(serial()) { set_serial(true); }
+  ~SerialScope() { set_serial(previous_); }
+  SerialScope(const SerialScope&) = delete;
+  SerialScope& operator=(const SerialScope&) = delete;
+
+ private:
+  bool previous_;
+};
 
 // RAII: sets the thread count for a scope (tests compare 1 vs 2 threads with it).
 class ThreadCountGuard {

@@ -45,7 +45,16 @@ class SwarmFormer : public nn::Module {
   SwarmFormer(const SwarmFormerConfig& config, std::uint64_t seed);
 
   // ids: B × L token ids, row-major (each in [0, vocab_size)). Returns logits [B, num_classes].
+  // Inference (evaluation mode, no graph recorded) runs the encoder in sub-batches of
+  // inference_sub_batch() sequences, one task each, so a sub-batch's activations stay in the
+  // core's L2 cache from one op to the next instead of going out to memory (the batch's do not).
+  // The logits are the same bits as one pass over the whole batch: no sequence reads another.
   Variable forward(const std::vector<std::int64_t>& ids, std::int64_t batch);
+  // Sequences per inference sub-batch; 0 runs every batch whole. The default keeps about
+  // kInferenceSubBatchTokens tokens per sub-batch (at least one sequence).
+  static constexpr std::int64_t kInferenceSubBatchTokens = 512;
+  void set_inference_sub_batch(std::int64_t sequences);
+  std::int64_t inference_sub_batch() const { return inference_sub_batch_; }
 
   // The encoder alone: token states [B, L, D] after the last layer (and the final LayerNorm of the
   // pre-LN variant), and the keep mask [B, L] (1 for a real token, 0 for padding; undefined when
@@ -79,6 +88,10 @@ class SwarmFormer : public nn::Module {
 
  private:
   Variable run(const std::vector<std::int64_t>& ids, std::int64_t batch, std::vector<LayerExplanation>* explanations);
+  // The token states averaged over each sequence's real tokens: [B, D].
+  Variable pool(const Encoded& encoded);
+  // forward() at inference, the encoder and pooling sub-batch by sub-batch.
+  Variable infer_in_sub_batches(const std::vector<std::int64_t>& ids, std::int64_t batch);
 
   SwarmFormerConfig config_;
   std::shared_ptr<Generator> noise_;
@@ -92,6 +105,7 @@ class SwarmFormer : public nn::Module {
   std::shared_ptr<nn::Linear> classifier_;
   std::shared_ptr<MaskedLanguageModelHead> masked_lm_head_;
   std::uint64_t seed_ = 0;
+  std::int64_t inference_sub_batch_ = 1;
 };
 
 }  // namespace sf
