@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
            [&] { sf::kernels::dropout_apply<float>(7, 0, 0, keep_threshold, kept, x, z, keep.data(), n); }},
           {"dropout_3pass", 2 * array_bytes + n,
            [&] {
-             sf::kernels::dropout_mask<float>(7, 0, keep_threshold, kept, mask.data(), n);
+             sf::kernels::dropout_mask<float>(7, 0, 0, keep_threshold, kept, mask.data(), n);
              sf::kernels::binary(Binary::Multiply, x, 1, mask.data(), 1, z, n);
              keep_bytes(mask.data(), keep.data(), n);
            }},

@@ -32,19 +32,25 @@ BOOST_AUTO_TEST_CASE(philox_blocks_equal_the_scalar_generator) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(dropout_mask_equals_reference_for_any_length_and_thread_count) {
+// Every start inside a block (skip: element e is draw e + skip), lengths around the vector width
+// and across several parallel tasks, 1 and 2 threads; the mask's neighbours stay untouched.
+BOOST_AUTO_TEST_CASE(dropout_mask_equals_reference_for_any_length_start_and_thread_count) {
   const std::uint64_t threshold = static_cast<std::uint64_t>(0.7 * 4294967296.0);
-  for (std::int64_t count : {1, 2, 3, 4, 5, 31, 32, 33, 63, 64, 65, 1000, 70001}) {
-    std::vector<float> reference(static_cast<std::size_t>(count));
-    sf::kernels::dropout_mask_reference<float>(9, (1ull << 32) - 3, threshold, 2.0f, reference.data(), count);
-    for (int threads : {1, 2}) {
-      sf::parallel::ThreadCountGuard guard(threads);
-      std::vector<float> fast(reference.size(), -1.0f);
-      sf::kernels::dropout_mask<float>(9, (1ull << 32) - 3, threshold, 2.0f, fast.data(), count);
-      BOOST_TEST_INFO("count " << count << " threads " << threads);
-      BOOST_TEST(fast == reference, boost::test_tools::per_element());
+  for (std::int64_t skip = 0; skip < 4; ++skip)
+    for (std::int64_t count : {1, 2, 3, 4, 5, 31, 32, 33, 63, 64, 65, 1000, 70001}) {
+      std::vector<float> drawn(static_cast<std::size_t>(count + skip));
+      sf::kernels::dropout_mask_reference<float>(9, (1ull << 32) - 3, threshold, 2.0f, drawn.data(), count + skip);
+      std::vector<float> reference(drawn.begin() + skip, drawn.end());
+      reference.insert(reference.begin(), -1.0f);  // a guard before and after the mask
+      reference.push_back(-1.0f);
+      for (int threads : {1, 2}) {
+        sf::parallel::ThreadCountGuard guard(threads);
+        std::vector<float> fast(reference.size(), -1.0f);
+        sf::kernels::dropout_mask<float>(9, (1ull << 32) - 3, skip, threshold, 2.0f, fast.data() + 1, count);
+        BOOST_TEST_INFO("skip " << skip << " count " << count << " threads " << threads);
+        BOOST_TEST(fast == reference, boost::test_tools::per_element());
+      }
     }
-  }
 }
 
 // The one-pass dropout against mask-then-multiply from the scalar reference, bit for bit (NaN, ±0,
@@ -93,9 +99,9 @@ BOOST_AUTO_TEST_CASE(dropout_in_one_pass_equals_the_mask_then_the_product) {
 
 BOOST_AUTO_TEST_CASE(dropout_threshold_edges) {
   std::vector<double> mask(100);
-  sf::kernels::dropout_mask<double>(1, 0, 1ull << 32, 1.0, mask.data(), 100);  // keep probability 1
+  sf::kernels::dropout_mask<double>(1, 0, 0, 1ull << 32, 1.0, mask.data(), 100);  // keep probability 1
   for (double value : mask) BOOST_TEST(value == 1.0);
-  sf::kernels::dropout_mask<double>(1, 0, 0, 1.0, mask.data(), 100);  // keep probability 0
+  sf::kernels::dropout_mask<double>(1, 0, 0, 0, 1.0, mask.data(), 100);  // keep probability 0
   for (double value : mask) BOOST_TEST(value == 0.0);
 }
 

@@ -204,21 +204,15 @@ Tensor dropout_mask(const Shape& shape, Generator& generator, double drop_probab
   Tensor mask = Tensor::empty(shape, dtype);
   const std::int64_t count = mask.numel();
   // One Philox block (four 32-bit words) per four elements; see kernels/random_bits.hpp. A
-  // process's share of a split batch may start inside a block (Generator::Shard): then the block's
-  // first `skip` values are drawn too and dropped.
+  // process's share of a split batch may start inside a block (Generator::Shard): the kernel
+  // then skips that block's first `skip` words.
   const Generator::Placement placement = generator.reserve_draw(count, 4);
   const double scale = dropout_kept_value(drop_probability, dtype);
   const std::uint64_t keep_threshold = dropout_keep_threshold(drop_probability);
   dispatch_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
-    if (placement.skip == 0) {
-      kernels::dropout_mask<T>(generator.seed, placement.first, keep_threshold, static_cast<T>(scale), mask.data<T>(), count);
-      return;
-    }
-    std::vector<T> drawn(static_cast<std::size_t>(count + placement.skip));
-    kernels::dropout_mask<T>(generator.seed, placement.first, keep_threshold, static_cast<T>(scale), drawn.data(),
-                             count + placement.skip);
-    std::copy(drawn.begin() + placement.skip, drawn.end(), mask.data<T>());
+    kernels::dropout_mask<T>(generator.seed, placement.first, placement.skip, keep_threshold, static_cast<T>(scale),
+                             mask.data<T>(), count);
   });
   return mask;
 }

@@ -143,21 +143,27 @@ class MaskValues {
 }  // namespace
 
 template <class T>
-void dropout_mask(std::uint64_t seed, std::uint64_t first_counter, std::uint64_t keep_threshold, T kept_value,
-                  T* mask, std::int64_t count) {
+void dropout_mask(std::uint64_t seed, std::uint64_t first_counter, std::int64_t skip, std::uint64_t keep_threshold,
+                  T kept_value, T* mask, std::int64_t count) {
+  // Draw d = e + skip is element e's. A whole vector of counters whose elements all lie in the
+  // mask is written in place; the edges (and every vector when skip > 0) go through L1.
   const MaskValues<T> mask_values(seed, keep_threshold, kept_value);
-  const std::int64_t counters = (count + 3) / 4;
+  const std::int64_t counters = (count + skip + 3) / 4;
   parallel::parallel_for(0, counters, kCountersPerTask, [&](std::int64_t begin, std::int64_t end) {
     alignas(64) T values[4 * kGroupCounters];
     for (std::int64_t start = begin; start < end; start += kGroupCounters) {
       const std::uint64_t first = first_counter + static_cast<std::uint64_t>(start);
-      if (start + kGroupCounters <= end && 4 * (start + kGroupCounters) <= count) {
+      if (skip == 0 && start + kGroupCounters <= end && 4 * (start + kGroupCounters) <= count) {
         mask_values(first, mask + 4 * start);
         continue;
       }
       mask_values(first, values);
-      const std::int64_t elements = std::min(4 * (end - start), count - 4 * start);
-      std::copy(values, values + elements, mask + 4 * start);
+      // Elements [first_element, last_element) of this vector; value index = element + skip - 4·start.
+      const std::int64_t first_element = std::max<std::int64_t>(0, 4 * start - skip);
+      const std::int64_t last_element =
+          std::min<std::int64_t>(count, 4 * std::min(start + kGroupCounters, end) - skip);
+      const T* from = values + (first_element + skip - 4 * start);
+      std::copy(from, from + (last_element - first_element), mask + first_element);
     }
   });
 }
@@ -198,8 +204,10 @@ void dropout_mask_reference(std::uint64_t seed, std::uint64_t first_counter, std
   }
 }
 
-template void dropout_mask<float>(std::uint64_t, std::uint64_t, std::uint64_t, float, float*, std::int64_t);
-template void dropout_mask<double>(std::uint64_t, std::uint64_t, std::uint64_t, double, double*, std::int64_t);
+template void dropout_mask<float>(std::uint64_t, std::uint64_t, std::int64_t, std::uint64_t, float, float*,
+                                  std::int64_t);
+template void dropout_mask<double>(std::uint64_t, std::uint64_t, std::int64_t, std::uint64_t, double, double*,
+                                   std::int64_t);
 template void dropout_apply<float>(std::uint64_t, std::uint64_t, std::int64_t, std::uint64_t, float, const float*,
                                    float*, std::uint8_t*, std::int64_t);
 template void dropout_apply<double>(std::uint64_t, std::uint64_t, std::int64_t, std::uint64_t, double, const double*,

@@ -17,16 +17,17 @@ void philox_blocks_reference(std::uint64_t seed, std::uint64_t first_counter, st
                              std::uint32_t* words);
 
 // Dropout mask of `count` elements from the counters first_counter, first_counter + 1, ...:
-// element e uses word e % 4 of block (first_counter + e / 4), so one block serves four elements
-// (ceil(count / 4) counters in all), and is kept — set to `kept_value` — iff that word is below
-// keep_threshold = round(keep probability · 2^32); dropped elements are 0. The decision is an
-// integer comparison, so float32 and float64 masks of one draw agree element for element.
+// draw d uses word d % 4 of block (first_counter + d / 4), so one block serves four draws, and
+// is kept — set to `kept_value` — iff that word is below keep_threshold = round(keep
+// probability · 2^32); dropped elements are 0. Element e is draw e + skip (skip in [0, 4): the
+// first element starts inside block first_counter, as a shard of a split batch does; its first
+// `skip` words are not used). The decision is an integer comparison, so float32 and float64 masks
+// of one draw agree element for element.
 template <class T>
-void dropout_mask(std::uint64_t seed, std::uint64_t first_counter, std::uint64_t keep_threshold, T kept_value,
-                  T* mask, std::int64_t count);
+void dropout_mask(std::uint64_t seed, std::uint64_t first_counter, std::int64_t skip, std::uint64_t keep_threshold,
+                  T kept_value, T* mask, std::int64_t count);
 // Dropout in one pass, without a mask array: y[e] = x[e] · m and keep[e] = [m ≠ 0], where m is
-// what dropout_mask gives draw e + skip (skip in [0, 4): the first draw starts inside block
-// first_counter, as a shard of a split batch does). keep may be null. The same bits as
+// what dropout_mask gives element e with the same skip. keep may be null. The same bits as
 // dropout_mask, then x ⊙ mask, then the byte mask: m is 0 or kept_value either way and the
 // product is one rounding.
 template <class T>
