@@ -23,7 +23,9 @@ namespace sf {
 namespace {
 
 struct AttentionBackward : SavingNode<AttentionBackward> {
-  SavedTensor query, key, value, probabilities, dropped_probabilities, dropout_mask;
+  SavedTensor query, key, value, probabilities, dropped_probabilities;
+  compute::ByteMask dropout_mask;  // M, one byte per weight (empty without dropout)
+  bool dropout = false;
   double scale = 1.0;
   std::string name() const override { return "ScaledDotProductAttentionBackward"; }
   std::vector<Tensor> backward(const Tensor& grad) override {
@@ -35,14 +37,14 @@ struct AttentionBackward : SavingNode<AttentionBackward> {
     Tensor grad_query, grad_key;
     if (needs_input_grad(0) || needs_input_grad(1)) {
       Tensor grad_weights = compute::matmul(grad, value.get(node), false, true);
-      if (dropout_mask.defined()) grad_weights = compute::multiply(grad_weights, dropout_mask.get(node));
+      if (dropout) grad_weights = compute::multiply_by_mask(grad_weights, dropout_mask);
       const Tensor grad_scores = compute::multiply_scalar(compute::softmax_backward(p, grad_weights), scale);
       if (needs_input_grad(0)) grad_query = compute::matmul(grad_scores, key.get(node));
       if (needs_input_grad(1)) grad_key = compute::matmul(grad_scores, query.get(node), true, false);
     }
     return {grad_query, grad_key, grad_value};
   }
-  auto saved() { return std::tie(query, key, value, probabilities, dropped_probabilities, dropout_mask); }
+  auto saved() { return std::tie(query, key, value, probabilities, dropped_probabilities); }
 };
 
 // [Lq, Lk] additive band mask: 0 where |i - j| <= window, -inf elsewhere.
@@ -80,22 +82,27 @@ Variable scaled_dot_product_attention(const Variable& q, const Variable& k, cons
   }
   Tensor probabilities = compute::softmax(scores);
   scores = Tensor();
-  Tensor weights = probabilities, dropout_mask;
-  if (options.training && options.dropout > 0.0) {
+  const bool graph = needs_graph({&q, &k, &v});
+  const bool dropout = options.training && options.dropout > 0.0;
+  Tensor weights = probabilities;
+  compute::ByteMask dropout_mask;
+  if (dropout) {  // P' and M in one pass (the byte mask only when the backward will need it)
     if (generator == nullptr) fail("attention: dropout {} needs a generator", options.dropout);
-    dropout_mask = compute::dropout_mask(probabilities.shape(), *generator, options.dropout, probabilities.dtype());
-    weights = compute::multiply(probabilities, dropout_mask);
+    compute::DropoutResult dropped = compute::dropout(probabilities, *generator, options.dropout, graph);
+    weights = std::move(dropped.output);
+    dropout_mask = std::move(dropped.mask);
   }
   Tensor output = compute::matmul(weights, v.data());
-  if (!needs_graph({&q, &k, &v})) return Variable(std::move(output));
+  if (!graph) return Variable(std::move(output));
   auto node = std::make_shared<AttentionBackward>();
   node->query = SavedTensor(q.data());
   node->key = SavedTensor(k.data());
   node->value = SavedTensor(v.data());
   node->probabilities = SavedTensor(probabilities);
-  if (dropout_mask.defined()) {
+  if (dropout) {
     node->dropped_probabilities = SavedTensor(weights);
-    node->dropout_mask = SavedTensor(dropout_mask);
+    node->dropout_mask = std::move(dropout_mask);
+    node->dropout = true;
   }
   node->scale = scale;
   return attach_node(std::move(node), std::move(output), {&q, &k, &v});
