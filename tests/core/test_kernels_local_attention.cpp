@@ -1,6 +1,7 @@
 // The vectorized local-attention kernels against their scalar references: windows from 0 to
 // wider than one vector, head sizes inside and across vector widths, masked keys and rows with no
-// visible key, with and without the relative bias; bitwise equal for 1 and 2 threads.
+// visible key, with and without the relative bias; bitwise equal for 1 and 2 threads; token-major
+// rows ([B, L, H, Dh]) bitwise equal to head-major ones.
 #include <boost/test/unit_test.hpp>
 
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "sf/core/kernels/local_attention.hpp"
 #include "test_kernels_util.hpp"
+#include "test_util.hpp"
 
 namespace {
 
@@ -85,9 +87,79 @@ void run_case(const Case& test_case, sf::DType dtype) {
   }
 }
 
+// [B, H, L, Dh] rows <-> [B, L, H, Dh] rows (token-major).
+template <class T>
+std::vector<T> to_token_major(const std::vector<T>& rows, const sf::kernels::LocalAttentionShape& shape, bool back) {
+  std::vector<T> result(rows.size());
+  const std::int64_t H = shape.heads, L = shape.length, Dh = shape.head_dimension;
+  for (std::int64_t b = 0; b < shape.batch; ++b)
+    for (std::int64_t h = 0; h < H; ++h)
+      for (std::int64_t i = 0; i < L; ++i)
+        for (std::int64_t d = 0; d < Dh; ++d) {
+          const auto head_major = static_cast<std::size_t>(((b * H + h) * L + i) * Dh + d);
+          const auto token_major = static_cast<std::size_t>(((b * L + i) * H + h) * Dh + d);
+          if (back) result[head_major] = rows[token_major];
+          else result[token_major] = rows[head_major];
+        }
+  return result;
+}
+
+// The forward on token-major rows gives the bits of the forward on [B, H, L, Dh] rows, fast and
+// reference kernels alike, at 1 and 2 threads.
+template <class T>
+void check_token_major(const Case& test_case) {
+  sf::kernels::LocalAttentionShape shape = test_case.shape;
+  const std::int64_t n = shape.pairs() * shape.length * shape.head_dimension;
+  const auto q = sf::test::random_values<T>(n, 11), k = sf::test::random_values<T>(n, 12),
+             v = sf::test::random_values<T>(n, 13);
+  const auto bias = sf::test::random_values<T>(shape.heads * shape.band(), 14);
+  std::vector<T> keep(static_cast<std::size_t>(shape.batch * shape.length), T(1));
+  if (test_case.mask)
+    for (std::size_t j = 0; j < keep.size(); j += 3) keep[j] = T(0);
+  const T* bias_data = test_case.bias ? bias.data() : nullptr;
+  const T* keep_data = test_case.mask ? keep.data() : nullptr;
+  const std::size_t probabilities = static_cast<std::size_t>(shape.pairs() * shape.length * shape.band());
+  for (bool reference : {false, true}) {
+    const auto forward = reference ? &sf::kernels::local_attention_forward_reference<T>
+                                   : &sf::kernels::local_attention_forward<T>;
+    shape.token_major = false;
+    std::vector<T> p_rows(probabilities), out_rows(q.size());
+    forward(shape, q.data(), k.data(), v.data(), bias_data, keep_data, T(0.37), p_rows.data(), out_rows.data());
+    shape.token_major = true;
+    const auto qt = to_token_major(q, shape, false), kt = to_token_major(k, shape, false),
+               vt = to_token_major(v, shape, false);
+    for (int threads : {1, 2}) {
+      sf::parallel::ThreadCountGuard guard(threads);
+      std::vector<T> p(probabilities, T(-7)), out(q.size(), T(-7));
+      forward(shape, qt.data(), kt.data(), vt.data(), bias_data, keep_data, T(0.37), p.data(), out.data());
+      BOOST_TEST_INFO("B " << shape.batch << " H " << shape.heads << " L " << shape.length << " Dh "
+                           << shape.head_dimension << " w " << shape.window << (reference ? " reference" : " fast")
+                           << " threads " << threads);
+      BOOST_TEST((p == p_rows && to_token_major(out, shape, true) == out_rows));
+    }
+  }
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(local_attention_kernels)
+
+BOOST_AUTO_TEST_CASE(token_major_rows_give_the_bits_of_head_major_rows) {
+  for (const Case& test_case : kCases) {
+    check_token_major<float>(test_case);
+    check_token_major<double>(test_case);
+  }
+  sf::kernels::LocalAttentionShape shape{1, 2, 4, 3, 1};
+  shape.token_major = true;
+  std::vector<float> rows(24), probabilities(24), grad_bias(6);
+  sf::test::check_error_message(
+      [&] {
+        sf::kernels::local_attention_backward<float>(shape, rows.data(), rows.data(), rows.data(), probabilities.data(),
+                                                     rows.data(), 1.0f, rows.data(), rows.data(), rows.data(),
+                                                     grad_bias.data());
+      },
+      "local_attention_backward: takes [B, H, L, Dh] rows, not token-major ones");
+}
 
 BOOST_AUTO_TEST_CASE(fast_kernels_equal_the_references) {
   for (const Case& test_case : kCases) {

@@ -68,6 +68,12 @@ struct LocalAttentionBackward : SavingNode<LocalAttentionBackward> {
   auto saved() { return std::tie(query, key, value, probabilities); }
 };
 
+// Whether x [B, H, L, Dh] is the head view of a contiguous [B, L, H, Dh] (H · Dh = D) buffer.
+bool token_major_heads(const Tensor& x) {
+  const std::int64_t heads = x.size(1), length = x.size(2), head_dimension = x.size(3);
+  return x.strides() == Shape{length * heads * head_dimension, head_dimension, heads * head_dimension, 1};
+}
+
 }  // namespace
 
 Variable local_attention(const Variable& q, const Variable& k, const Variable& v, std::int64_t window,
@@ -85,12 +91,24 @@ Variable local_attention(const Variable& q, const Variable& k, const Variable& v
     fail("local_attention: key mask {} must be [B, L] = [{}, {}]", shape_string(key_keep.shape()), geometry.batch,
          geometry.length);
   const DType dtype = q.dtype();
-  const Tensor query = q.data().contiguous(), key = k.data().contiguous(), value = v.data().contiguous();
+  std::vector<Variable> inputs{q, k, v};
+  if (has_bias) inputs.push_back(relative_bias);
+  const bool graph = needs_graph(inputs);
+  // Without a graph, heads split from [B, L, D] rows (a permuted view, token-major in memory) are
+  // read where they lie and the output is written token-major, returned as the same kind of view:
+  // no copies for the split and the merge. The backward's kernel wants [B, H, L, Dh] copies.
+  geometry.token_major = !graph && token_major_heads(q.data()) && token_major_heads(k.data()) &&
+                         token_major_heads(v.data());
+  const Tensor query = geometry.token_major ? q.data() : q.data().contiguous();
+  const Tensor key = geometry.token_major ? k.data() : k.data().contiguous();
+  const Tensor value = geometry.token_major ? v.data() : v.data().contiguous();
   const Tensor bias = has_bias ? relative_bias.data().contiguous() : Tensor();
   const Tensor keep = key_keep.defined() ? key_keep.to(dtype).contiguous() : Tensor();
   const double scale = 1.0 / std::sqrt(static_cast<double>(geometry.head_dimension));
   Tensor probabilities = Tensor::empty({geometry.batch, geometry.heads, geometry.length, geometry.band()}, dtype);
-  Tensor output = Tensor::empty(q.shape(), dtype);
+  Tensor output = geometry.token_major ? Tensor::empty({geometry.batch, geometry.length, geometry.heads,
+                                                        geometry.head_dimension}, dtype)
+                                       : Tensor::empty(q.shape(), dtype);
   dispatch_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
     kernels::local_attention_forward<T>(geometry, query.data<T>(), key.data<T>(), value.data<T>(),
@@ -98,9 +116,8 @@ Variable local_attention(const Variable& q, const Variable& k, const Variable& v
                                         static_cast<T>(scale), probabilities.data<T>(), output.data<T>());
   });
   if (probabilities_out) *probabilities_out = probabilities;
-  std::vector<Variable> inputs{q, k, v};
-  if (has_bias) inputs.push_back(relative_bias);
-  if (!needs_graph(inputs)) return Variable(std::move(output));
+  if (geometry.token_major) return Variable(output.permute({0, 2, 1, 3}));
+  if (!graph) return Variable(std::move(output));
   auto node = std::make_shared<LocalAttentionBackward>();
   node->query = SavedTensor(query);
   node->key = SavedTensor(key);

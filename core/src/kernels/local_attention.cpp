@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "local_attention_internal.hpp"
+#include "sf/core/error.hpp"
 
 namespace sf::kernels {
 namespace {
@@ -41,14 +42,14 @@ using simd::Batch;
 template <class T>
 struct RowContext {
   const BandLayout<T>& layout;
-  const T* q;                // [L, Dh]
-  const T* v;                // [L, Dh]
+  const T* q;                // [L, Dh], rows `step` apart
+  const T* v;                // [L, Dh], rows `step` apart
   const T* keys_transposed;  // [Dh, columns]
   const T* visible;          // [columns]: 1 where key column - w exists and is not padding
   const T* row_bias;         // [padded_band]: β, then -inf past the band
   T* probabilities;          // [L, band]
-  T* output;                 // [L, Dh]
-  std::int64_t Dh, W;
+  T* output;                 // [L, Dh], rows `step` apart
+  std::int64_t Dh, W, step;
   T scale;
 };
 
@@ -84,7 +85,7 @@ void forward_row(const RowContext<T>& c, std::int64_t i, T* row_probabilities) {
   for (std::int64_t t = 0; t < batches; ++t) scores[t] = Batch<T>(T(0));
   const T* key_column = c.keys_transposed + i;
   for (std::int64_t d = 0; d < Dh; ++d) {
-    const Batch<T> query(c.q[i * Dh + d]);
+    const Batch<T> query(c.q[i * c.step + d]);
     const T* keys = key_column + d * c.layout.columns;
     for (std::int64_t t = 0; t < batches; ++t)
       scores[t] = xsimd::fma(query, Batch<T>::load_unaligned(keys + t * lanes), scores[t]);
@@ -97,7 +98,7 @@ void forward_row(const RowContext<T>& c, std::int64_t i, T* row_probabilities) {
     SF_BAND_CASE(5) SF_BAND_CASE(6) SF_BAND_CASE(7) SF_BAND_CASE(8)
 #undef SF_BAND_CASE
   }
-  T* out = c.output + i * Dh;
+  T* out = c.output + i * c.step;
   if (!any_visible) {  // no visible key: zeros
     std::fill(c.probabilities + i * band, c.probabilities + (i + 1) * band, T(0));
     std::fill(out, out + Dh, T(0));
@@ -107,7 +108,7 @@ void forward_row(const RowContext<T>& c, std::int64_t i, T* row_probabilities) {
   std::copy(row_probabilities, row_probabilities + band, c.probabilities + i * band);
   std::fill(out, out + Dh, T(0));
   for (std::int64_t o = 0; o < band; ++o)
-    if (row_probabilities[o] != T(0)) add_scaled_row(out, row_probabilities[o], c.v + (i + o - c.W) * Dh, Dh);
+    if (row_probabilities[o] != T(0)) add_scaled_row(out, row_probabilities[o], c.v + (i + o - c.W) * c.step, Dh);
 }
 
 // kRowBlock query rows at a time, the band's vector count a template parameter: the score
@@ -130,7 +131,7 @@ std::int64_t forward_row_blocks_for(const RowContext<T>& c, std::int64_t L) {
       const T* keys = c.keys_transposed + d * columns + i0;
 #pragma GCC unroll 4
       for (int r = 0; r < kRowBlock; ++r) {
-        const Batch<T> query(c.q[(i0 + r) * Dh + d]);
+        const Batch<T> query(c.q[(i0 + r) * c.step + d]);
 #pragma GCC unroll 4
         for (int t = 0; t < batches; ++t)
           scores[r][t] = xsimd::fma(query, Batch<T>::load_unaligned(keys + r + t * lanes), scores[r][t]);
@@ -155,10 +156,10 @@ std::int64_t forward_row_blocks_for(const RowContext<T>& c, std::int64_t L) {
         for (int r = 0; r < kRowBlock; ++r) {
           const T p = probabilities[r][o];
           if (p != T(0))
-            sums[r] = xsimd::fma(Batch<T>(p), simd::load<T>(c.v + (i0 + r + o - c.W) * Dh + f, valid), sums[r]);
+            sums[r] = xsimd::fma(Batch<T>(p), simd::load<T>(c.v + (i0 + r + o - c.W) * c.step + f, valid), sums[r]);
         }
 #pragma GCC unroll 4
-      for (int r = 0; r < kRowBlock; ++r) simd::store<T>(sums[r], c.output + (i0 + r) * Dh + f, valid);
+      for (int r = 0; r < kRowBlock; ++r) simd::store<T>(sums[r], c.output + (i0 + r) * c.step + f, valid);
     }
   }
   return i0;
@@ -195,11 +196,11 @@ void local_attention_forward(const LocalAttentionShape& shape, const T* q, const
     alignas(64) T row_probabilities[kMaxBandBatches * simd::lanes<T>];
     for (std::int64_t pair = first; pair < last; ++pair) {
       const std::int64_t b = pair / shape.heads, h = pair % shape.heads;
-      const T* qh = q + pair * L * Dh;
-      const T* vh = v + pair * L * Dh;
+      const T* qh = q + shape.pair_offset(pair);
+      const T* vh = v + shape.pair_offset(pair);
       T* ph = probabilities + pair * L * layout.band;
-      T* oh = output + pair * L * Dh;
-      transpose_rows(k + pair * L * Dh, shape, layout.columns, keys_transposed.data());
+      T* oh = output + shape.pair_offset(pair);
+      transpose_rows(k + shape.pair_offset(pair), shape, layout.columns, keys_transposed.data());
       for (std::int64_t column = 0; column < layout.columns; ++column) {
         const std::int64_t j = column - W;
         visible[static_cast<std::size_t>(column)] =
@@ -208,7 +209,8 @@ void local_attention_forward(const LocalAttentionShape& shape, const T* q, const
       for (std::int64_t o = 0; o < layout.padded_band; ++o)
         row_bias[o] = o >= layout.band ? minus_infinity : bias ? bias[h * layout.band + o] : T(0);
 
-      const RowContext<T> context{layout, qh, vh, keys_transposed.data(), visible.data(), row_bias, ph, oh, Dh, W, scale};
+      const RowContext<T> context{layout, qh, vh, keys_transposed.data(), visible.data(), row_bias, ph, oh,
+                                  Dh,     W,  shape.row_step(), scale};
       for (std::int64_t i = forward_row_blocks(context, L); i < L; ++i) forward_row(context, i, row_probabilities);
     }
   });
@@ -220,14 +222,15 @@ template <class T>
 void local_attention_forward_reference(const LocalAttentionShape& shape, const T* q, const T* k, const T* v,
                                        const T* bias, const T* key_keep, T scale, T* probabilities, T* output) {
   const std::int64_t L = shape.length, Dh = shape.head_dimension, W = shape.window, band = shape.band();
+  const std::int64_t step = shape.row_step();
   std::vector<double> scores(static_cast<std::size_t>(band));
   for (std::int64_t pair = 0; pair < shape.pairs(); ++pair) {
     const std::int64_t b = pair / shape.heads, h = pair % shape.heads;
-    const T* qh = q + pair * L * Dh;
-    const T* kh = k + pair * L * Dh;
-    const T* vh = v + pair * L * Dh;
+    const T* qh = q + shape.pair_offset(pair);
+    const T* kh = k + shape.pair_offset(pair);
+    const T* vh = v + shape.pair_offset(pair);
     T* ph = probabilities + pair * L * band;
-    T* oh = output + pair * L * Dh;
+    T* oh = output + shape.pair_offset(pair);
     for (std::int64_t i = 0; i < L; ++i) {
       double maximum = -std::numeric_limits<double>::infinity();
       for (std::int64_t o = 0; o < band; ++o) {
@@ -235,7 +238,7 @@ void local_attention_forward_reference(const LocalAttentionShape& shape, const T
         double score = -std::numeric_limits<double>::infinity();
         if (j >= 0 && j < L && (!key_keep || key_keep[b * L + j] != T(0))) {
           double dot = 0.0;
-          for (std::int64_t d = 0; d < Dh; ++d) dot += static_cast<double>(qh[i * Dh + d]) * kh[j * Dh + d];
+          for (std::int64_t d = 0; d < Dh; ++d) dot += static_cast<double>(qh[i * step + d]) * kh[j * step + d];
           score = static_cast<double>(scale) * dot + (bias ? static_cast<double>(bias[h * band + o]) : 0.0);
         }
         scores[static_cast<std::size_t>(o)] = score;
@@ -250,9 +253,9 @@ void local_attention_forward_reference(const LocalAttentionShape& shape, const T
         double sum = 0.0;
         for (std::int64_t o = 0; o < band; ++o) {
           const double p = total > 0.0 ? scores[static_cast<std::size_t>(o)] / total : 0.0;
-          if (p != 0.0) sum += p * vh[(i + o - W) * Dh + d];
+          if (p != 0.0) sum += p * vh[(i + o - W) * step + d];
         }
-        oh[i * Dh + d] = static_cast<T>(sum);
+        oh[i * step + d] = static_cast<T>(sum);
       }
       for (std::int64_t o = 0; o < band; ++o)
         ph[i * band + o] = static_cast<T>(total > 0.0 ? scores[static_cast<std::size_t>(o)] / total : 0.0);
@@ -264,6 +267,7 @@ template <class T>
 void local_attention_backward_reference(const LocalAttentionShape& shape, const T* q, const T* k, const T* v,
                                         const T* probabilities, const T* grad_output, T scale, T* grad_q, T* grad_k,
                                         T* grad_v, T* grad_bias_per_pair) {
+  if (shape.token_major) fail("local_attention_backward_reference: takes [B, H, L, Dh] rows, not token-major ones");
   const std::int64_t L = shape.length, Dh = shape.head_dimension, W = shape.window, band = shape.band();
   std::vector<double> grad_scores(static_cast<std::size_t>(band));
   std::vector<double> dq(static_cast<std::size_t>(L * Dh)), dk(dq.size()), dv(dq.size()), dbias(grad_scores.size());

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "local_attention_internal.hpp"
+#include "sf/core/error.hpp"
 #include "sf/core/parallel.hpp"
 
 namespace sf::kernels {
@@ -141,6 +142,7 @@ template <class T>
 void local_attention_backward(const LocalAttentionShape& shape, const T* q, const T* k, const T* v,
                               const T* probabilities, const T* grad_output, T scale, T* grad_q, T* grad_k, T* grad_v,
                               T* grad_bias_per_pair) {
+  if (shape.token_major) fail("local_attention_backward: takes [B, H, L, Dh] rows, not token-major ones");
   const BandLayout<T> layout(shape);
   if (layout.batches > kMaxBandBatches) {
     local_attention_backward_reference(shape, q, k, v, probabilities, grad_output, scale, grad_q, grad_k, grad_v,

@@ -29,12 +29,13 @@ struct BandLayout {
         columns(shape.length + batches * simd::lanes<T>) {}
 };
 
-// transposed[d · columns + j + w] = rows[j · Dh + d] for j in [0, L); every other column is 0.
+// transposed[d · columns + j + w] = rows[j · row_step + d] for j in [0, L) (row_step: elements
+// from one row to the next, shape.row_step()); every other column is 0.
 // Blocks of lanes × lanes go through an in-register transpose (the GEMM's packing has one)
 // when Dh is a multiple of the vector width; the rest element by element.
 template <class T>
 inline void transpose_rows(const T* rows, const LocalAttentionShape& shape, std::int64_t columns, T* transposed) {
-  const std::int64_t L = shape.length, Dh = shape.head_dimension, W = shape.window;
+  const std::int64_t L = shape.length, Dh = shape.head_dimension, W = shape.window, step = shape.row_step();
   constexpr std::int64_t lanes = simd::lanes<T>;
   for (std::int64_t d = 0; d < Dh; ++d) {  // the padding columns
     std::fill(transposed + d * columns, transposed + d * columns + W, T(0));
@@ -46,14 +47,14 @@ inline void transpose_rows(const T* rows, const LocalAttentionShape& shape, std:
       for (std::int64_t d0 = 0; d0 < Dh; d0 += lanes) {
         Batch<T> block[lanes];
 #pragma GCC unroll 16
-        for (std::int64_t r = 0; r < lanes; ++r) block[r] = Batch<T>::load_unaligned(rows + (j + r) * Dh + d0);
+        for (std::int64_t r = 0; r < lanes; ++r) block[r] = Batch<T>::load_unaligned(rows + (j + r) * step + d0);
         gemm_detail::transpose_in_registers<T>(block);
 #pragma GCC unroll 16
         for (std::int64_t r = 0; r < lanes; ++r) block[r].store_unaligned(transposed + (d0 + r) * columns + j + W);
       }
   }
   for (; j < L; ++j)
-    for (std::int64_t d = 0; d < Dh; ++d) transposed[d * columns + j + W] = rows[j * Dh + d];
+    for (std::int64_t d = 0; d < Dh; ++d) transposed[d * columns + j + W] = rows[j * step + d];
 }
 
 // row[0 … Dh) += factor · source[0 … Dh), vectorized over the features.
