@@ -19,6 +19,12 @@ class Container : public nn::Module {
   std::string description_;
 };
 
+// ids must hold `batch` (> 0) whole sequences of `length` tokens.
+void check_batch_ids(const std::vector<std::int64_t>& ids, std::int64_t batch, std::int64_t length) {
+  if (batch <= 0 || static_cast<std::int64_t>(ids.size()) != batch * length)
+    fail("SwarmFormer: {} token ids do not form a batch of {} sequences of seq_len {}", ids.size(), batch, length);
+}
+
 }  // namespace
 
 SwarmFormerLayer::SwarmFormerLayer(const BlockContext& context, std::int64_t layer_index)
@@ -103,8 +109,7 @@ SwarmFormer::SwarmFormer(const SwarmFormerConfig& config, std::uint64_t seed) : 
 SwarmFormer::Encoded SwarmFormer::encode(const std::vector<std::int64_t>& ids, std::int64_t batch,
                                         std::vector<LayerExplanation>* explanations) {
   const std::int64_t length = config_.seq_len;
-  if (batch <= 0 || static_cast<std::int64_t>(ids.size()) != batch * length)
-    fail("SwarmFormer: {} token ids do not form a batch of {} sequences of seq_len {}", ids.size(), batch, length);
+  check_batch_ids(ids, batch, length);
   Encoded encoded;
   if (config_.is_enhanced() && config_.mask_padding) {
     std::vector<double> mask(ids.size());
@@ -155,8 +160,7 @@ Variable SwarmFormer::forward(const std::vector<std::int64_t>& ids, std::int64_t
 // loop there sums in another order, so running it per sub-batch would change the last bits.
 Variable SwarmFormer::infer_in_sub_batches(const std::vector<std::int64_t>& ids, std::int64_t batch) {
   const std::int64_t length = config_.seq_len;
-  if (static_cast<std::int64_t>(ids.size()) != batch * length)
-    fail("SwarmFormer: {} token ids do not form a batch of {} sequences of seq_len {}", ids.size(), batch, length);
+  check_batch_ids(ids, batch, length);
   const std::int64_t size = inference_sub_batch_, count = (batch + size - 1) / size;
   Tensor pooled = Tensor::empty({batch, config_.d_model}, classifier_->weight.dtype());
   parallel::parallel_for(0, count, 1, [&](std::int64_t first, std::int64_t last) {
