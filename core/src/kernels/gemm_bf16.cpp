@@ -55,7 +55,8 @@ using gemm_detail::scratch_a;
 using bf16_packing::pack_a;
 using bf16_packing::pack_b_sliver;
 
-constexpr std::int64_t MR = 14, NR = bf16_packing::NR;
+using bf16_packing::tile_height;
+constexpr std::int64_t MR = bf16_packing::MR, NR = bf16_packing::NR;
 constexpr std::int64_t KC = 512;             // k values per slice (a multiple of 2)
 constexpr std::int64_t MC = 252;             // rows of A per block (a multiple of MR)
 constexpr std::int64_t N_CHUNK = 16 * NR;    // at most this many columns of C per task
@@ -201,11 +202,12 @@ SF_BF16_TARGET void compute_block(Transpose transpose_a, std::int64_t K, float a
     for (std::int64_t jr = 0; jr < columns; jr += NR) {
       const std::uint32_t* b = b_packed + ((column0 + jr) / NR * pairs + pair0) * NR;
       const float* slice_bias = pair0 == 0 && bias != nullptr ? bias + column0 + jr : nullptr;
-      for (std::int64_t ir = 0; ir < rows; ir += MR) {
+      for (std::int64_t ir = 0, height = 0; ir < rows; ir += height) {
+        height = tile_height(rows - ir);
         float* c = C + (row0 + ir) * ldc + column0 + jr;
-        prefetch_c_tile(c, std::min(MR, rows - ir), std::min(NR, columns - jr), ldc);
-        compute_tile(std::min(MR, rows - ir), std::min(NR, columns - jr), kcp, a_pairs + ir * a_row_step, a_row_step,
-                     b, alpha, slice_beta, slice_bias, c, ldc);
+        prefetch_c_tile(c, height, std::min(NR, columns - jr), ldc);
+        compute_tile(height, std::min(NR, columns - jr), kcp, a_pairs + ir * a_row_step, a_row_step, b, alpha,
+                     slice_beta, slice_bias, c, ldc);
       }
     }
   }

@@ -24,6 +24,22 @@
 namespace sf::kernels::bf16_packing {
 
 constexpr std::int64_t NR = 32;  // columns of a B sliver (two vectors of 16 words)
+constexpr std::int64_t MR = 14;  // rows of a C tile (28 of the 32 zmm registers accumulate)
+
+// Rows of the next tile of a block when `remaining` rows are left: MR, except that a last tile
+// of fewer than 6 rows is not left alone: its 2 · rows accumulator chains are too few to hide
+// the dot product's latency (a 2-row tile runs at about a third of a full one's rate per row),
+// so the last two tiles share MR + remainder rows (128 = 8 · 14 + 8 + 8, not 9 · 14 + 2).
+inline std::int64_t tile_height(std::int64_t remaining) {
+  if (remaining <= MR) return remaining;
+  return remaining < MR + 6 ? (remaining + 1) / 2 : MR;
+}
+
+// Asks for `bytes` from `first` to be brought to L1: the rows of an operand often lie a multiple
+// of 4 KiB apart, where the hardware prefetchers do not follow from one row to the next.
+inline void prefetch_bytes(const void* first, std::int64_t bytes) {
+  for (std::int64_t byte = 0; byte < bytes; byte += 64) _mm_prefetch(static_cast<const char*>(first) + byte, _MM_HINT_T0);
+}
 
 SF_BF16_TARGET inline __mmask16 first_lanes(std::int64_t count) {
   return static_cast<__mmask16>(count >= 16 ? 0xffff : count <= 0 ? 0 : (1u << count) - 1u);
@@ -138,7 +154,11 @@ SF_BF16_TARGET inline void pack_a(Transpose transpose, const Source* A, std::int
                                   std::uint32_t* packed) {
   const std::int64_t k0 = 2 * pair0, depth = std::min(2 * kcp, K - k0);
   if (transpose == Transpose::No) {  // A stored [M, K]: rows along k
-    for (std::int64_t i = 0; i < rows; ++i) round_row_to_pairs(A + (row0 + i) * lda + k0, depth, kcp, packed + i * kcp);
+    const std::int64_t row_bytes = depth * static_cast<std::int64_t>(sizeof(Source));
+    for (std::int64_t i = 0; i < rows; ++i) {
+      if (i + 4 < rows) prefetch_bytes(A + (row0 + i + 4) * lda + k0, row_bytes);  // four rows ahead
+      round_row_to_pairs(A + (row0 + i) * lda + k0, depth, kcp, packed + i * kcp);
+    }
     return;
   }
   // A stored [K, M]: storage rows 2p and 2p + 1 interleave into pair p of 16 rows i. 16 pairs of
@@ -152,6 +172,10 @@ SF_BF16_TARGET inline void pack_a(Transpose transpose, const Source* A, std::int
       const std::int64_t chunk_rows = std::min(STAGE_ROWS, rows - chunk);
       for (std::int64_t q = 0; q < 16; ++q) {
         const std::int64_t k = k0 + 2 * (pair + q);
+        if (k + 32 + 1 < K) {  // the same two storage rows of the next 16 pairs
+          prefetch_bytes(A + (k + 32) * lda + row0 + chunk, chunk_rows * static_cast<std::int64_t>(sizeof(Source)));
+          prefetch_bytes(A + (k + 33) * lda + row0 + chunk, chunk_rows * static_cast<std::int64_t>(sizeof(Source)));
+        }
         for (std::int64_t i = 0; i < chunk_rows; i += 16) {
           __m512i words = _mm512_setzero_si512();
           if (q < pairs_here && k < K) {
