@@ -168,9 +168,9 @@ void prefetch_c_tile(float* c, std::int64_t rows, std::int64_t columns, std::int
 // A stored [M, K] whose rows hold whole, 4-byte aligned pairs (K and lda even). Rows a multiple
 // of 2 KiB apart put the 14 rows of a tile in one or two L1 sets, so every pass of a B sliver
 // over the tile reads its lines from L2 again: those are packed when more than 4 slivers pass
-// (in place: 2048³ NN 0.89-1.01×, 128 × 512 × 8192 NT 0.97-0.99×). With 4 slivers or fewer, the copy costs
-// more than the misses, which the micro-kernel's out-of-order work hides and a packing loop
-// waits on (128 × 128 × 8192 NT and NN: 1.04-1.07× in place; 8192 × 128 × 1024 NT: 1.08-1.15×;
+// (in place: 2048³ NN 0.89-1.01×, 128 × 512 × 8192 NT 0.97-0.99×). With 4 slivers or fewer,
+// the copy costs more than the misses, which the micro-kernel's out-of-order work hides and a
+// packing loop waits on (128 × 128 × 8192 NT and NN: 1.04-1.07× in place; 8192 × 128 × 1024 NT: 1.08-1.15×;
 // Zen 5, one thread). A float32 A is always packed: packing rounds it.
 template <class Source>
 bool reads_a_in_place(Transpose transpose_a, const Source* A, std::int64_t lda, std::int64_t K, std::int64_t columns) {

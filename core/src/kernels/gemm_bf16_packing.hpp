@@ -38,7 +38,8 @@ inline std::int64_t tile_height(std::int64_t remaining) {
 // Asks for `bytes` from `first` to be brought to L1: the rows of an operand often lie a multiple
 // of 4 KiB apart, where the hardware prefetchers do not follow from one row to the next.
 inline void prefetch_bytes(const void* first, std::int64_t bytes) {
-  for (std::int64_t byte = 0; byte < bytes; byte += 64) _mm_prefetch(static_cast<const char*>(first) + byte, _MM_HINT_T0);
+  for (std::int64_t byte = 0; byte < bytes; byte += 64)
+    _mm_prefetch(static_cast<const char*>(first) + byte, _MM_HINT_T0);
 }
 
 SF_BF16_TARGET inline __mmask16 first_lanes(std::int64_t count) {
