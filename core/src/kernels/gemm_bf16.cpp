@@ -164,21 +164,20 @@ void prefetch_c_tile(float* c, std::int64_t rows, std::int64_t columns, std::int
     for (std::int64_t column = 0; column < columns; column += 16) __builtin_prefetch(c + row * ldc + column, 1, 3);
 }
 
-// Whether the micro-kernel reads A's pairs where they lie, for a block `columns` wide: a bfloat16
-// A stored [M, K] whose rows hold whole, 4-byte aligned pairs (K and lda even). Rows a multiple
-// of 2 KiB apart put the 14 rows of a tile in one or two L1 sets, so every pass of a B sliver
-// over the tile reads its lines from L2 again: those are packed when more than 4 slivers pass
-// (in place: 2048³ NN 0.89-1.01×, 128 × 512 × 8192 NT 0.97-0.99×). With 4 slivers or fewer,
-// the copy costs more than the misses, which the micro-kernel's out-of-order work hides and a
-// packing loop waits on (128 × 128 × 8192 NT and NN: 1.04-1.07× in place; 8192 × 128 × 1024 NT: 1.08-1.15×;
-// Zen 5, one thread). A float32 A is always packed: packing rounds it.
+// Whether the micro-kernel reads A's pairs where they lie: a bfloat16 A stored [M, K] whose
+// rows hold whole, 4-byte aligned pairs (K and lda even). Rows a multiple of 2 KiB apart would
+// put the 14 rows of a tile in one or two L1 sets (the float32 GEMM's read_a_in_place rule):
+// those are packed. (Read in place, 128 × 128 × 8192 NT ran 1.04-1.07× at one thread on an idle
+// machine, but 0.72× with the other core running the same product, and 0.76-0.86× on the long-K
+// shapes at two threads: Zen 5, docs/gemm_bf16.md.) A float32 A is always packed: packing
+// rounds it.
 template <class Source>
-bool reads_a_in_place(Transpose transpose_a, const Source* A, std::int64_t lda, std::int64_t K, std::int64_t columns) {
+bool reads_a_in_place(Transpose transpose_a, const Source* A, std::int64_t lda, std::int64_t K) {
   if constexpr (std::is_same_v<Source, float>) {
     return false;
   } else {
     return transpose_a == Transpose::No && K % 2 == 0 && lda % 2 == 0 && reinterpret_cast<std::uintptr_t>(A) % 4 == 0 &&
-           ((lda * 2) % 2048 != 0 || columns <= 4 * NR);
+           (lda * 2) % 2048 != 0;
   }
 }
 
@@ -190,7 +189,7 @@ SF_BF16_TARGET void compute_block(Transpose transpose_a, std::int64_t K, float a
                                   float* C, std::int64_t ldc, std::int64_t row0, std::int64_t rows,
                                   std::int64_t column0, std::int64_t columns) {
   const std::int64_t pairs = (K + 1) / 2;
-  const bool in_place = reads_a_in_place(transpose_a, A, lda, K, columns);
+  const bool in_place = reads_a_in_place(transpose_a, A, lda, K);
   std::uint32_t* a_packed = in_place ? nullptr : scratch_a().get<std::uint32_t>(MC * (KC / 2));
   for (std::int64_t pair0 = 0; pair0 < pairs; pair0 += KC / 2) {
     const std::int64_t kcp = std::min(KC / 2, pairs - pair0);
