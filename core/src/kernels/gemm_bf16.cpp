@@ -84,8 +84,10 @@ inline int load_pair(const PairWord* pair) {
 // C tile [rows, 32] = alpha · Σ_p a-pairs · b-pairs + beta · C tile (beta == 0 never reads C), or
 // with a bias (32 values; beta is then 0) alpha · Σ + bias, fma(alpha, Σ, bias): the bits of
 // writing the bias into C and running with beta = 1 (1 · c is exact).
-template <int rows>
-SF_BF16_TARGET void micro_kernel(std::int64_t kcp, const PairWord* a, std::int64_t a_row_step,
+// A's pair p of row r is a[r · a_step + p] (packed or in place, A stored [M, K]) or, with
+// `pair_major` (a transposed A's packed block), a[p · a_step + r].
+template <int rows, bool pair_major>
+SF_BF16_TARGET void micro_kernel(std::int64_t kcp, const PairWord* a, std::int64_t a_step,
                                  const std::uint32_t* b, float alpha, float beta, const float* bias, float* c,
                                  std::int64_t ldc) {
   __m512 left[rows], right[rows];
@@ -97,7 +99,8 @@ SF_BF16_TARGET void micro_kernel(std::int64_t kcp, const PairWord* a, std::int64
     const __m512bh b_right = (__m512bh)_mm512_loadu_si512(b + pair * NR + 16);
 #pragma GCC unroll 16
     for (int row = 0; row < rows; ++row) {
-      const __m512bh a_pair = (__m512bh)_mm512_set1_epi32(load_pair(a + row * a_row_step + pair));
+      const PairWord* word = pair_major ? a + pair * a_step + row : a + row * a_step + pair;
+      const __m512bh a_pair = (__m512bh)_mm512_set1_epi32(load_pair(word));
       left[row] = _mm512_dpbf16_ps(left[row], a_pair, b_left);
       right[row] = _mm512_dpbf16_ps(right[row], a_pair, b_right);
     }
@@ -128,20 +131,21 @@ SF_BF16_TARGET void micro_kernel(std::int64_t kcp, const PairWord* a, std::int64
 
 using MicroKernel = void (*)(std::int64_t, const PairWord*, std::int64_t, const std::uint32_t*, float, float,
                              const float*, float*, std::int64_t);
-template <std::size_t... indices>
+template <bool pair_major, std::size_t... indices>
 constexpr std::array<MicroKernel, sizeof...(indices)> make_kernels(std::index_sequence<indices...>) {
-  return {&micro_kernel<static_cast<int>(indices) + 1>...};
+  return {&micro_kernel<static_cast<int>(indices) + 1, pair_major>...};
 }
-constexpr auto kernels_by_rows = make_kernels(std::make_index_sequence<MR>());
+constexpr auto row_major_kernels = make_kernels<false>(std::make_index_sequence<MR>());
+constexpr auto pair_major_kernels = make_kernels<true>(std::make_index_sequence<MR>());
 
 // One tile (rows ≤ MR, columns ≤ NR; bias: nullptr or `columns` values); a narrow one goes
 // through a full-width buffer.
-void compute_tile(std::int64_t rows, std::int64_t columns, std::int64_t kcp, const PairWord* a,
-                  std::int64_t a_row_step, const std::uint32_t* b, float alpha, float beta, const float* bias,
-                  float* c, std::int64_t ldc) {
-  const MicroKernel kernel = kernels_by_rows[static_cast<std::size_t>(rows - 1)];
+void compute_tile(std::int64_t rows, std::int64_t columns, std::int64_t kcp, const PairWord* a, std::int64_t a_step,
+                  bool pair_major, const std::uint32_t* b, float alpha, float beta, const float* bias, float* c,
+                  std::int64_t ldc) {
+  const MicroKernel kernel = (pair_major ? pair_major_kernels : row_major_kernels)[static_cast<std::size_t>(rows - 1)];
   if (columns == NR) {
-    kernel(kcp, a, a_row_step, b, alpha, beta, bias, c, ldc);
+    kernel(kcp, a, a_step, b, alpha, beta, bias, c, ldc);
     return;
   }
   alignas(64) float padded_bias[NR] = {};
@@ -150,7 +154,7 @@ void compute_tile(std::int64_t rows, std::int64_t columns, std::int64_t kcp, con
   if (beta != 0.0f)
     for (std::int64_t row = 0; row < rows; ++row)
       std::memcpy(tile + row * NR, c + row * ldc, static_cast<std::size_t>(columns) * sizeof(float));
-  kernel(kcp, a, a_row_step, b, alpha, beta, bias != nullptr ? padded_bias : nullptr, tile, NR);
+  kernel(kcp, a, a_step, b, alpha, beta, bias != nullptr ? padded_bias : nullptr, tile, NR);
   for (std::int64_t row = 0; row < rows; ++row)
     std::memcpy(c + row * ldc, tile + row * NR, static_cast<std::size_t>(columns) * sizeof(float));
 }
@@ -190,14 +194,17 @@ SF_BF16_TARGET void compute_block(Transpose transpose_a, std::int64_t K, float a
                                   std::int64_t column0, std::int64_t columns) {
   const std::int64_t pairs = (K + 1) / 2;
   const bool in_place = reads_a_in_place(transpose_a, A, lda, K);
-  std::uint32_t* a_packed = in_place ? nullptr : scratch_a().get<std::uint32_t>(MC * (KC / 2));
+  const bool pair_major = transpose_a == Transpose::Yes;  // packed pair by pair (gemm_bf16_packing.hpp)
+  std::uint32_t* a_packed =
+      in_place ? nullptr : scratch_a().get<std::uint32_t>(bf16_packing::transposed_a_stride(MC) * (KC / 2));
   for (std::int64_t pair0 = 0; pair0 < pairs; pair0 += KC / 2) {
     const std::int64_t kcp = std::min(KC / 2, pairs - pair0);
     const PairWord* a_pairs = a_packed;
-    std::int64_t a_row_step = kcp;
+    // Words from one row of A to the next, or with pair_major from one pair to the next.
+    std::int64_t a_step = pair_major ? bf16_packing::transposed_a_stride(rows) : kcp;
     if (in_place) {
       a_pairs = reinterpret_cast<const PairWord*>(A + row0 * lda + 2 * pair0);
-      a_row_step = lda / 2;
+      a_step = lda / 2;
     } else {
       pack_a(transpose_a, A, lda, K, row0, rows, pair0, kcp, a_packed);
     }
@@ -209,8 +216,8 @@ SF_BF16_TARGET void compute_block(Transpose transpose_a, std::int64_t K, float a
         height = tile_height(rows - ir);
         float* c = C + (row0 + ir) * ldc + column0 + jr;
         prefetch_c_tile(c, height, std::min(NR, columns - jr), ldc);
-        compute_tile(height, std::min(NR, columns - jr), kcp, a_pairs + ir * a_row_step, a_row_step, b, alpha,
-                     slice_beta, slice_bias, c, ldc);
+        compute_tile(height, std::min(NR, columns - jr), kcp, a_pairs + (pair_major ? ir : ir * a_step), a_step,
+                     pair_major, b, alpha, slice_beta, slice_bias, c, ldc);
       }
     }
   }

@@ -4,12 +4,16 @@
 // multiplies. Every packer is a template over the source element; only the two loaders differ.
 // A 32-bit word holds two bfloat16 of consecutive k, k even in the low half:
 //   B (all of it, once per call): sliver s of 32 columns, pair p, column j at b[(s·Kp + p)·32 + j];
-//   A (per MC × KC block): row i, pair p at a[i·kcp + p].
+//   A (per MC × KC block) stored [M, K]: row i, pair p at a[i·kcp + p] (a row along k is
+//     already pairs); stored [K, M]: pair p of all the block's rows together, at
+//     a[p·stride + i] (two storage rows interleave into it) - either way the micro-kernel
+//     broadcasts one word per row and pair.
 // When the stored matrix runs along k (A stored [M, K], B stored [N, K]) a row of it rounds to
 // consecutive pairs directly; when it runs across k (A stored [K, M], B stored [K, N]) two rows
-// of it interleave into one row of pairs across 16 rows or columns. The layout that wants the
-// other orientation gets it from a 16 × 16 transpose of 32-bit words in registers (64 shuffles
-// per 256 words; the scattered stores this replaced cost about one cycle per word).
+// of it interleave into one row of pairs across 32 rows or columns (two VPERMT2W). Only B stored
+// [N, K] needs the other orientation: it gets it from a 16 × 16 transpose of 32-bit words in
+// registers (64 shuffles per 256 words; the scattered stores this replaced cost about one cycle
+// per word).
 #pragma once
 
 #include <immintrin.h>
@@ -64,23 +68,20 @@ SF_BF16_TARGET inline __m512i round_to_pairs(const std::uint16_t* source, std::i
   return _mm512_maskz_loadu_epi16(lanes, source);
 }
 
-// Two rows across k (k and k + 1; `has_second` false past the end) as 16 pairs, one per lane:
-// both rounded into one vector [first 0..15 | second 0..15], then word j = (first j, second j).
-SF_BF16_TARGET inline __m512i interleave_rows(const float* first, const float* second, bool has_second,
-                                              std::int64_t count) {
-  const __m512i pair_up = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
-                                           21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-  const __m512 high = has_second ? load_floats(second, count) : _mm512_setzero_ps();
-  return _mm512_permutexvar_epi16(pair_up, (__m512i)_mm512_cvtne2ps_pbh(high, load_floats(first, count)));
-}
-
-// The same from bfloat16 bits: word j = first[j] | second[j] << 16.
-SF_BF16_TARGET inline __m512i interleave_rows(const std::uint16_t* first, const std::uint16_t* second, bool has_second,
-                                              std::int64_t count) {
-  const __mmask16 lanes = first_lanes(count);
-  const __m512i low = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(lanes, first));
-  if (!has_second) return low;
-  return _mm512_or_si512(low, _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(lanes, second)), 16));
+// Two rows across k (k and k + 1; `has_second` false past the end), `count` values each (up to
+// 32), as 32 pairs: word j = (first[j], second[j]) at out[j], zero past `count`. Each row is
+// rounded (or loaded) as 32 bfloat16 by round_to_pairs, then one VPERMT2W per 16 words takes
+// word j's halves from the two rows.
+template <class Source>
+SF_BF16_TARGET inline void interleave_rows(const Source* first, const Source* second, bool has_second,
+                                           std::int64_t count, std::uint32_t* out) {
+  const __m512i low_words = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9, 40, 8, 39, 7, 38, 6,
+                                             37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
+  const __m512i high_words = _mm512_add_epi16(low_words, _mm512_set1_epi16(16));
+  const __m512i row_k = round_to_pairs(first, count);
+  const __m512i row_k1 = has_second ? round_to_pairs(second, count) : _mm512_setzero_si512();
+  _mm512_storeu_si512(out, _mm512_permutex2var_epi16(row_k, low_words, row_k1));
+  _mm512_storeu_si512(out + 16, _mm512_permutex2var_epi16(row_k, high_words, row_k1));
 }
 
 // rows[r] lane c  ->  rows[c] lane r, for 16 vectors of 16 32-bit words. Stage 1 and 2 gather,
@@ -127,11 +128,10 @@ SF_BF16_TARGET inline void pack_b_sliver(Transpose transpose, const Source* B, s
   std::uint32_t* out = packed + sliver * pairs * NR;
   const std::int64_t column0 = sliver * NR, columns = std::min(NR, N - column0);
   if (transpose == Transpose::No) {  // B stored [K, N]: rows 2p and 2p + 1 interleave
-    for (std::int64_t pair = 0; pair < pairs; ++pair)
-      for (std::int64_t half = 0; half < NR; half += 16) {
-        const Source* row = B + 2 * pair * ldb + column0 + half;
-        _mm512_storeu_si512(out + pair * NR + half, interleave_rows(row, row + ldb, 2 * pair + 1 < K, columns - half));
-      }
+    for (std::int64_t pair = 0; pair < pairs; ++pair) {
+      const Source* row = B + 2 * pair * ldb + column0;
+      interleave_rows(row, row + ldb, 2 * pair + 1 < K, columns, out + pair * NR);
+    }
     return;
   }
   // B stored [N, K]: column j of op(B) is a row along k. 16 columns × 16 pairs at a time, transposed.
@@ -148,7 +148,11 @@ SF_BF16_TARGET inline void pack_b_sliver(Transpose transpose, const Source* B, s
   }
 }
 
-// Packs rows [row0, row0 + rows) × pairs [pair0, pair0 + kcp) of op(A): row i, pair p at packed[i·kcp + p].
+// Words per pair of a transposed A's packed block of `rows` rows (whole 32-word groups).
+inline std::int64_t transposed_a_stride(std::int64_t rows) { return (rows + 31) / 32 * 32; }
+
+// Packs rows [row0, row0 + rows) × pairs [pair0, pair0 + kcp) of op(A): stored [M, K], row i,
+// pair p at packed[i·kcp + p]; stored [K, M], at packed[p·transposed_a_stride(rows) + i].
 template <class Source>
 SF_BF16_TARGET inline void pack_a(Transpose transpose, const Source* A, std::int64_t lda, std::int64_t K,
                                   std::int64_t row0, std::int64_t rows, std::int64_t pair0, std::int64_t kcp,
@@ -162,38 +166,18 @@ SF_BF16_TARGET inline void pack_a(Transpose transpose, const Source* A, std::int
     }
     return;
   }
-  // A stored [K, M]: storage rows 2p and 2p + 1 interleave into pair p of 16 rows i. 16 pairs of
-  // up to 256 rows are staged in L1 (reading 2 storage rows at a time, front to back, as the
-  // prefetchers like), then transposed 16 × 16 into place.
-  constexpr std::int64_t STAGE_ROWS = 256;
-  alignas(64) std::uint32_t staged[16 * STAGE_ROWS];
-  for (std::int64_t pair = 0; pair < kcp; pair += 16) {
-    const std::int64_t pairs_here = std::min<std::int64_t>(16, kcp - pair);
-    for (std::int64_t chunk = 0; chunk < rows; chunk += STAGE_ROWS) {
-      const std::int64_t chunk_rows = std::min(STAGE_ROWS, rows - chunk);
-      for (std::int64_t q = 0; q < 16; ++q) {
-        const std::int64_t k = k0 + 2 * (pair + q);
-        if (k + 32 + 1 < K) {  // the same two storage rows of the next 16 pairs
-          prefetch_bytes(A + (k + 32) * lda + row0 + chunk, chunk_rows * static_cast<std::int64_t>(sizeof(Source)));
-          prefetch_bytes(A + (k + 33) * lda + row0 + chunk, chunk_rows * static_cast<std::int64_t>(sizeof(Source)));
-        }
-        for (std::int64_t i = 0; i < chunk_rows; i += 16) {
-          __m512i words = _mm512_setzero_si512();
-          if (q < pairs_here && k < K) {
-            const Source* row = A + k * lda + row0 + chunk + i;
-            words = interleave_rows(row, row + lda, k + 1 < K, chunk_rows - i);
-          }
-          _mm512_store_si512(staged + q * STAGE_ROWS + i, words);
-        }
-      }
-      for (std::int64_t i = 0; i < chunk_rows; i += 16) {
-        __m512i words[16];
-        for (std::int64_t q = 0; q < 16; ++q) words[q] = _mm512_load_si512(staged + q * STAGE_ROWS + i);
-        transpose_16x16(words);
-        for (std::int64_t r = 0; r < std::min<std::int64_t>(16, chunk_rows - i); ++r)
-          _mm512_mask_storeu_epi32(packed + (chunk + i + r) * kcp + pair, first_lanes(pairs_here), words[r]);
-      }
+  // A stored [K, M]: storage rows 2p and 2p + 1, read front to back, interleave into one line of
+  // pairs for all rows of the block.
+  const std::int64_t stride = transposed_a_stride(rows);
+  for (std::int64_t pair = 0; pair < kcp; ++pair) {
+    const std::int64_t k = k0 + 2 * pair;
+    const Source* first = A + k * lda + row0;
+    if (k + 9 < K) {  // the storage rows of four pairs ahead (rows lda apart, often 4 KiB multiples)
+      prefetch_bytes(first + 8 * lda, rows * static_cast<std::int64_t>(sizeof(Source)));
+      prefetch_bytes(first + 9 * lda, rows * static_cast<std::int64_t>(sizeof(Source)));
     }
+    for (std::int64_t i = 0; i < rows; i += 32)
+      interleave_rows(first + i, first + i + lda, k + 1 < K, rows - i, packed + pair * stride + i);
   }
 }
 
