@@ -145,17 +145,17 @@ Result run_case(const Case& shape, const std::string& op, const Options& options
   const auto [M, N, K] = shape;
   const Transpose ta = op[0] == 'T' ? Transpose::Yes : Transpose::No, tb = op[1] == 'T' ? Transpose::Yes : Transpose::No;
   const std::int64_t lda = ta == Transpose::No ? K : M, ldb = tb == Transpose::No ? N : K;
-  std::vector<float> a(static_cast<std::size_t>(M * K)), b(static_cast<std::size_t>(K * N));
+  sf::bench::LineVector<float> a(static_cast<std::size_t>(M * K)), b(static_cast<std::size_t>(K * N));
   std::uint64_t state = 7;
-  for (std::vector<float>* values : {&a, &b})
+  for (sf::bench::LineVector<float>* values : {&a, &b})
     for (float& value : *values) {
       state = state * 6364136223846793005ull + 1442695040888963407ull;
       value = static_cast<float>(static_cast<double>(state >> 40) / double(1ull << 24) * 2.0 - 1.0);
     }
-  std::vector<std::uint16_t> a16(a.size()), b16(b.size());
+  sf::bench::LineVector<std::uint16_t> a16(a.size()), b16(b.size());
   std::transform(a.begin(), a.end(), a16.begin(), sf::kernels::float_to_bfloat16);
   std::transform(b.begin(), b.end(), b16.begin(), sf::kernels::float_to_bfloat16);
-  std::vector<float> c_ours(static_cast<std::size_t>(M * N)), c_dnnl(c_ours.size()), c_f32(c_ours.size()),
+  sf::bench::LineVector<float> c_ours(static_cast<std::size_t>(M * N)), c_dnnl(c_ours.size()), c_f32(c_ours.size()),
       c_ours16(c_ours.size());
 
   const auto a_tag = ta == Transpose::No ? memory::format_tag::ab : memory::format_tag::ba;

@@ -5,10 +5,28 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
+#include <new>
 #include <string>
 #include <vector>
 
 namespace sf::bench {
+
+// Allocates on 64-byte lines, as the library's tensors are (Storage::alignment): a large
+// std::vector from malloc starts 16 bytes into a page, which decides, e.g., whether the GEMM may
+// stream C past the caches.
+template <class T>
+struct LineAllocator {
+  using value_type = T;
+  LineAllocator() = default;
+  template <class U>
+  LineAllocator(const LineAllocator<U>&) {}
+  T* allocate(std::size_t count) { return static_cast<T*>(::operator new(count * sizeof(T), std::align_val_t{64})); }
+  void deallocate(T* pointer, std::size_t) { ::operator delete(pointer, std::align_val_t{64}); }
+  friend bool operator==(const LineAllocator&, const LineAllocator&) { return true; }
+};
+template <class T>
+using LineVector = std::vector<T, LineAllocator<T>>;
 
 // "a,b,,c" -> {"a", "b", "c"}.
 inline std::vector<std::string> split(const std::string& text, char separator) {
