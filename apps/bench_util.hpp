@@ -13,8 +13,7 @@
 namespace sf::bench {
 
 // Allocates on 64-byte lines, as the library's tensors are (Storage::alignment): a large
-// std::vector from malloc starts 16 bytes into a page, which decides, e.g., whether the GEMM may
-// stream C past the caches.
+// std::vector from malloc starts 16 bytes into a page, so every row would sit off its lines.
 template <class T>
 struct LineAllocator {
   using value_type = T;
