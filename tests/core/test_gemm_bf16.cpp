@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "sf/core/kernels/amx_tiles.hpp"
 #include "sf/core/kernels/gemm_bf16.hpp"
 #include "sf/core/parallel.hpp"
 #include "test_util.hpp"
@@ -32,12 +33,19 @@ namespace {
 float from_bits(std::uint32_t bits) { return std::bit_cast<float>(bits); }
 std::uint16_t to_bf16(float value) { return sf::kernels::float_to_bfloat16(value); }
 
+// Every path this CPU runs; amx-model stands in for amx where the CPU has no AMX.
 std::vector<Bfloat16Path> available_paths() {
   std::vector<Bfloat16Path> paths{Bfloat16Path::Emulated};
-  if (sf::kernels::bfloat16_path_available(Bfloat16Path::Avx512Bf16))
-    paths.push_back(Bfloat16Path::Avx512Bf16);
+  if (!sf::kernels::bfloat16_path_available(Bfloat16Path::Avx512Bf16)) {
+    BOOST_TEST_MESSAGE("skipped: the avx512bf16, amx-model and amx paths (this CPU has no AVX512-BF16)");
+    return paths;
+  }
+  paths.push_back(Bfloat16Path::Avx512Bf16);
+  paths.push_back(Bfloat16Path::AmxModel);
+  if (sf::kernels::bfloat16_path_available(Bfloat16Path::Amx))
+    paths.push_back(Bfloat16Path::Amx);
   else
-    BOOST_TEST_MESSAGE("skipped: the avx512bf16 path (this CPU has no AVX512-BF16)");
+    BOOST_TEST_MESSAGE("skipped: the amx path (this CPU has no AMX, or Linux refused its tile data)");
   return paths;
 }
 
@@ -174,6 +182,23 @@ BOOST_AUTO_TEST_CASE(every_path_matches_the_reference) {
           check_against_reference(path, ta, tb, M, N, K, 1.0f, 0.0f);
           check_against_reference(path, ta, tb, M, N, K, -0.5f, 1.5f);
         }
+}
+
+// The packed operands are padded with zeros up to whole tiles along k (the amx paths) in scratch
+// buffers that the previous product filled: NaN left there from an all-NaN product must not
+// reach the next one (0 · NaN is NaN). One thread, so that both products use the same buffers.
+BOOST_AUTO_TEST_CASE(a_previous_products_values_never_leak_into_the_next) {
+  sf::parallel::ThreadCountGuard guard(1);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> nans(64 * 64, nan);
+  std::vector<float> C(64 * 64);
+  for (Bfloat16Path path : available_paths())
+    for (Transpose ta : {Transpose::No, Transpose::Yes})
+      for (Transpose tb : {Transpose::No, Transpose::Yes}) {
+        sf::kernels::gemm_bfloat16(path, ta, tb, 40, 40, 64, 1.0f, nans.data(), 64, nans.data(), 64, 0.0f, C.data(),
+                                   64);
+        check_against_reference(path, ta, tb, 40, 40, 33, 1.0f, 0.0f);
+      }
 }
 
 // Also a weight gradient's shape (TN, cut into parts along K), and 3 threads: more than its parts.
@@ -323,12 +348,65 @@ BOOST_AUTO_TEST_CASE(bfloat16_operands_give_the_bits_of_their_float32_values) {
           }
 }
 
+// amx-model stands for the instructions on every other machine, so on one with AMX the model
+// must agree with them: random tiles through TDPBF16PS both ways (4 accumulations, so the sums
+// carry), within float32 rounding of the summation order; subnormal inputs read as zero. Skipped,
+// with a message, where the CPU has no AMX.
+BOOST_AUTO_TEST_CASE(the_tile_model_matches_the_instructions) {
+  if (!sf::kernels::bfloat16_path_available(Bfloat16Path::Amx)) {
+    BOOST_TEST_MESSAGE("skipped: the tile model against AMX (this CPU has no AMX, or Linux refused its tile data)");
+    return;
+  }
+  namespace amx = sf::kernels::amx;
+  const std::vector<float> values = random_matrix(3 * 256, 61);
+  alignas(64) std::uint32_t a[256], b[256];
+  for (int word = 0; word < 256; ++word) {
+    a[word] = to_bf16(values[word]) | static_cast<std::uint32_t>(to_bf16(values[256 + word])) << 16;
+    b[word] = to_bf16(values[512 + word]) | static_cast<std::uint32_t>(to_bf16(-values[word])) << 16;
+  }
+  // Row 0 of A: two subnormal bfloat16 (2^-133) in pair 0, zero after; B's pair 0 is 2^126 (and
+  // the other rows' pair 0 zero), so row 0 of C is 4 · 2 · 2^-7 unless the subnormals read as 0.
+  for (int pair = 1; pair < 16; ++pair) a[pair] = 0;
+  for (int row = 1; row < 16; ++row) a[row * 16] = 0;
+  a[0] = 0x00010001u;
+  for (int column = 0; column < 16; ++column) b[column] = 0x7e807e80u;
+  alignas(64) float hardware[256], model[256];
+  amx::HardwareTiles instructions;
+  amx::ModelTiles scalar;
+  const auto run = [&](auto& tiles, float* out) {
+    tiles.configure(amx::TileConfig{});
+    tiles.template zero<0>();
+    tiles.template load<4>(a, 64);
+    tiles.template load<6>(b, 64);
+    for (int repeat = 0; repeat < 4; ++repeat) tiles.template dot_bfloat16<0, 4, 6>();
+    tiles.template store<0>(out, 64);
+    tiles.release();
+  };
+  run(instructions, hardware);
+  run(scalar, model);
+  int identical = 0;
+  for (int element = 0; element < 256; ++element) {
+    double magnitude = 0;
+    for (int pair = 0; pair < 16; ++pair)
+      for (int half = 0; half < 2; ++half) {
+        const auto part = [&](std::uint32_t word) { return sf::kernels::bfloat16_to_float(static_cast<std::uint16_t>(word >> (16 * half))); };
+        magnitude += 4.0 * std::abs(static_cast<double>(part(a[element / 16 * 16 + pair])) * part(b[pair * 16 + element % 16]));
+      }
+    BOOST_TEST_INFO("element " << element << ": instructions " << hardware[element] << ", model " << model[element]);
+    BOOST_TEST(std::abs(static_cast<double>(hardware[element]) - model[element]) <=
+               2.0 * 128 * std::numeric_limits<float>::epsilon() * magnitude);
+    identical += std::bit_cast<std::uint32_t>(hardware[element]) == std::bit_cast<std::uint32_t>(model[element]);
+  }
+  BOOST_TEST_MESSAGE("the tile model gave the instructions' bits on " << identical << " of 256 elements");
+  for (int column = 0; column < 16; ++column) BOOST_TEST((hardware[column] == 0.0f && model[column] == 0.0f));
+}
+
 BOOST_AUTO_TEST_CASE(sf_isa_selects_a_path_and_refuses_unknown_ones) {
   ::setenv("SF_ISA", "emulated", 1);
   BOOST_TEST((sf::kernels::bfloat16_path() == Bfloat16Path::Emulated));
   ::setenv("SF_ISA", "avx9000", 1);
   sf::test::check_error_message([] { (void)sf::kernels::bfloat16_path(); },
-                                "SF_ISA='avx9000': the bfloat16 GEMM knows avx512bf16 and emulated");
+                                "SF_ISA='avx9000': the bfloat16 GEMM knows amx, avx512bf16, amx-model and emulated");
   ::unsetenv("SF_ISA");
   BOOST_TEST((sf::kernels::bfloat16_path() == Bfloat16Path::Avx512Bf16) ==
              sf::kernels::bfloat16_path_available(Bfloat16Path::Avx512Bf16));

@@ -1,5 +1,7 @@
 // The bfloat16 GEMM (kernels/gemm_bf16.hpp for the math and the paths; docs/gemm_bf16.md for how
-// it was measured against oneDNN).
+// it was measured against oneDNN). The path is chosen in gemm_bf16_paths.cpp; this file packs B
+// and plans the tasks for both fast paths, and holds the AVX512-BF16 one (the AMX one's blocks
+// are in gemm_bf16_amx.cpp).
 //
 // AVX512-BF16 path, BLIS-like but with pairs: VDPBF16PS works on 32-bit lanes that each hold two
 // bfloat16 of consecutive k, so both operands are packed as pairs (k even in the low half;
@@ -18,13 +20,12 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
-#include <cstdlib>
 #include <type_traits>
 #include <cstring>
 #include <utility>
 #include <vector>
 
+#include "gemm_bf16_amx.hpp"
 #include "gemm_bf16_packing.hpp"
 #include "gemm_internal.hpp"
 #include "gemm_split_k.hpp"
@@ -32,16 +33,6 @@
 #include "sf/core/parallel.hpp"
 
 namespace sf::kernels {
-
-std::uint16_t float_to_bfloat16(float value) {
-  std::uint32_t bits = std::bit_cast<std::uint32_t>(value);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((bits >> 16) | 0x0040u);  // quiet NaN
-  if ((bits & 0x7f800000u) == 0) return static_cast<std::uint16_t>((bits >> 16) & 0x8000u);  // ±0, subnormals
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return static_cast<std::uint16_t>(bits >> 16);
-}
-
-float bfloat16_to_float(std::uint16_t bits) { return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16); }
 
 namespace {
 
@@ -64,10 +55,11 @@ constexpr std::int64_t N_CHUNK = 16 * NR;    // at most this many columns of C p
 // Packs all of op(B), sliver by sliver, in parallel.
 template <class Source>
 void pack_b(Transpose transpose, const Source* B, std::int64_t ldb, std::int64_t K, std::int64_t N,
-            std::uint32_t* packed) {
+            std::int64_t padded_pairs, std::uint32_t* packed) {
   const std::int64_t slivers = (N + NR - 1) / NR;
   parallel::parallel_for(0, slivers, 1, [&](std::int64_t first, std::int64_t last) {
-    for (std::int64_t sliver = first; sliver < last; ++sliver) pack_b_sliver(transpose, B, ldb, K, N, sliver, packed);
+    for (std::int64_t sliver = first; sliver < last; ++sliver)
+      pack_b_sliver(transpose, B, ldb, K, N, sliver, padded_pairs, packed);
   });
 }
 
@@ -237,32 +229,64 @@ SF_BF16_TARGET void compute_block(Transpose transpose_a, std::int64_t K, float a
   }
 }
 
+// How a fast path cuts its work: B's slivers padded to a multiple of `pair_multiple` pairs, row
+// bands in multiples of `row_multiple` and of at most `block_rows` rows.
+struct BlockPlan {
+  std::int64_t pair_multiple, row_multiple, block_rows;
+};
+BlockPlan block_plan(Bfloat16Path path) {
+  if (path == Bfloat16Path::Avx512Bf16) return {1, MR, MC};
+  return {bf16_amx::pair_multiple, bf16_amx::row_multiple, bf16_amx::block_rows};
+}
+
+// One block of C on `path` (Avx512Bf16, Amx or AmxModel), B packed with padded_pairs pairs a sliver.
+template <class Source>
+void compute_block_on(Bfloat16Path path, Transpose transpose_a, std::int64_t K, float alpha, const Source* A,
+                      std::int64_t lda, const std::uint32_t* b_packed, std::int64_t padded_pairs, float beta,
+                      const float* bias, float* C, std::int64_t ldc, std::int64_t row0, std::int64_t rows,
+                      std::int64_t column0, std::int64_t columns) {
+  if (path == Bfloat16Path::Avx512Bf16)
+    compute_block(transpose_a, K, alpha, A, lda, b_packed, beta, bias, C, ldc, row0, rows, column0, columns);
+  else
+    bf16_amx::compute_block(path == Bfloat16Path::AmxModel, transpose_a, K, alpha, A, lda, b_packed, padded_pairs,
+                            beta, bias, C, ldc, row0, rows, column0, columns);
+}
+
 // Threaded: B packed once into a leased buffer, then about 8 tasks per thread (as the float32
 // GEMM: a late worker then costs only its lateness; one task on one thread): bands of rows
-// (multiples of MR, at most MC), and when those are fewer than the threads, bands of columns too. Serial (one entry of a batch, inside a task):
-// B packed into this thread's buffer, blocks of MC rows × N_CHUNK columns in order. Every element
-// of C sees the same k slices in the same order either way, so the bits are the same.
+// (multiples of the path's row multiple, at most its block rows), and when those are fewer than
+// the threads, bands of columns too. Serial (one entry of a batch, inside a task): B packed into
+// this thread's buffer, blocks in order. Every element of C sees the same k slices in the same
+// order either way, so the bits are the same.
 template <class SourceA, class SourceB>
-void gemm_avx512bf16(bool threaded, Transpose transpose_a, Transpose transpose_b, std::int64_t M, std::int64_t N,
-                     std::int64_t K, float alpha, const SourceA* A, std::int64_t lda, const SourceB* B,
-                     std::int64_t ldb, float beta, const float* bias, float* C, std::int64_t ldc) {
+void gemm_fast(Bfloat16Path path, bool threaded, Transpose transpose_a, Transpose transpose_b, std::int64_t M,
+               std::int64_t N, std::int64_t K, float alpha, const SourceA* A, std::int64_t lda, const SourceB* B,
+               std::int64_t ldb, float beta, const float* bias, float* C, std::int64_t ldc) {
+  const BlockPlan plan = block_plan(path);
   const std::int64_t pairs = (K + 1) / 2, slivers = (N + NR - 1) / NR;
+  const std::int64_t padded_pairs = (pairs + plan.pair_multiple - 1) / plan.pair_multiple * plan.pair_multiple;
+  const auto block = [&](const std::uint32_t* b_packed, std::int64_t row0, std::int64_t rows, std::int64_t column0,
+                         std::int64_t columns) {
+    compute_block_on(path, transpose_a, K, alpha, A, lda, b_packed, padded_pairs, beta, bias, C, ldc, row0, rows,
+                     column0, columns);
+  };
   if (!threaded) {
-    std::uint32_t* b_packed = gemm_detail::scratch_b().get<std::uint32_t>(pairs * slivers * NR);
-    for (std::int64_t sliver = 0; sliver < slivers; ++sliver) pack_b_sliver(transpose_b, B, ldb, K, N, sliver, b_packed);
-    for (std::int64_t row0 = 0; row0 < M; row0 += MC)
+    std::uint32_t* b_packed = gemm_detail::scratch_b().get<std::uint32_t>(padded_pairs * slivers * NR);
+    for (std::int64_t sliver = 0; sliver < slivers; ++sliver)
+      pack_b_sliver(transpose_b, B, ldb, K, N, sliver, padded_pairs, b_packed);
+    for (std::int64_t row0 = 0; row0 < M; row0 += plan.block_rows)
       for (std::int64_t column0 = 0; column0 < N; column0 += N_CHUNK)
-        compute_block(transpose_a, K, alpha, A, lda, b_packed, beta, bias, C, ldc, row0, std::min(MC, M - row0),
-                      column0, std::min(N_CHUNK, N - column0));
+        block(b_packed, row0, std::min(plan.block_rows, M - row0), column0, std::min(N_CHUNK, N - column0));
     return;
   }
   SharedBufferLease lease;
-  std::uint32_t* b_packed = lease.buffer().get<std::uint32_t>(pairs * slivers * NR);
-  pack_b(transpose_b, B, ldb, K, N, b_packed);
+  std::uint32_t* b_packed = lease.buffer().get<std::uint32_t>(padded_pairs * slivers * NR);
+  pack_b(transpose_b, B, ldb, K, N, padded_pairs, b_packed);
   const std::int64_t threads = static_cast<std::int64_t>(parallel::threads_here());
   const std::int64_t wanted = threads == 1 ? 1 : 8 * threads;
-  const std::int64_t band = std::clamp<std::int64_t>((M + wanted - 1) / wanted, 1, MC);
-  const std::int64_t row_band = std::min(MC, (band + MR - 1) / MR * MR);
+  const std::int64_t band = std::clamp<std::int64_t>((M + wanted - 1) / wanted, 1, plan.block_rows);
+  const std::int64_t row_band =
+      std::min(plan.block_rows, (band + plan.row_multiple - 1) / plan.row_multiple * plan.row_multiple);
   const std::int64_t row_blocks = (M + row_band - 1) / row_band;
   // Each column band of a row block packs (rounds) that block of A again: split columns only
   // when there are fewer row blocks than threads.
@@ -274,8 +298,7 @@ void gemm_avx512bf16(bool threaded, Transpose transpose_a, Transpose transpose_b
   parallel::parallel_for(0, row_blocks * column_chunks, 1, [&](std::int64_t first, std::int64_t last) {
     for (std::int64_t task = first; task < last; ++task) {
       const std::int64_t row0 = task / column_chunks * row_band, column0 = task % column_chunks * column_band;
-      compute_block(transpose_a, K, alpha, A, lda, b_packed, beta, bias, C, ldc, row0, std::min(row_band, M - row0),
-                    column0, std::min(column_band, N - column0));
+      block(b_packed, row0, std::min(row_band, M - row0), column0, std::min(column_band, N - column0));
     }
   });
 }
@@ -306,34 +329,6 @@ void gemm_emulated(Transpose transpose_a, Transpose transpose_b, std::int64_t M,
 }
 
 }  // namespace
-
-bool bfloat16_path_available(Bfloat16Path path) {
-  if (path == Bfloat16Path::Emulated) return true;
-  // cpuid once per process: every gemm_bfloat16 call asks.
-  static const bool has_avx512bf16 = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl");
-  }();
-  return has_avx512bf16;
-}
-
-const char* bfloat16_path_name(Bfloat16Path path) {
-  return path == Bfloat16Path::Avx512Bf16 ? "avx512bf16" : "emulated";
-}
-
-Bfloat16Path bfloat16_path() {
-  if (const char* forced = std::getenv("SF_ISA"); forced != nullptr && *forced != '\0') {
-    const std::string name(forced);
-    Bfloat16Path path;
-    if (name == "avx512bf16") path = Bfloat16Path::Avx512Bf16;
-    else if (name == "emulated") path = Bfloat16Path::Emulated;
-    else fail("SF_ISA='{}': the bfloat16 GEMM knows avx512bf16 and emulated", name);
-    if (!bfloat16_path_available(path)) fail("SF_ISA='{}': this CPU lacks it (cpuid has no avx512_bf16)", name);
-    return path;
-  }
-  return bfloat16_path_available(Bfloat16Path::Avx512Bf16) ? Bfloat16Path::Avx512Bf16 : Bfloat16Path::Emulated;
-}
 
 namespace {
 
@@ -366,14 +361,14 @@ void gemm_bfloat16_any(const char* name, Bfloat16Path path, Transpose transpose_
             bool first, bool threaded) {
           const SourceA* a_part = A + (transpose_a == Transpose::No ? k_begin : k_begin * lda);
           const SourceB* b_part = B + (transpose_b == Transpose::No ? k_begin * ldb : k_begin);
-          gemm_avx512bf16(threaded, transpose_a, transpose_b, M, N, k_length, alpha, a_part, lda, b_part, ldb,
+          gemm_fast(path, threaded, transpose_a, transpose_b, M, N, k_length, alpha, a_part, lda, b_part, ldb,
                           part_beta, first ? bias : nullptr, part_c, part_ldc);
         });
     return;
   }
   // Threads as the float32 GEMM decides (gemm_detail::plan_gemm_threads); the bits do not depend on it.
   const bool threaded = gemm_detail::plan_gemm_threads(1, M * N * K).split != gemm_detail::GemmSplit::Serial;
-  gemm_avx512bf16(threaded, transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc);
+  gemm_fast(path, threaded, transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, bias, C, ldc);
 }
 
 }  // namespace
@@ -449,7 +444,7 @@ void gemm_bfloat16_batched_strided(Bfloat16Path path, Transpose transpose_a, Tra
     return;
   }
   const auto one_entry = [&](std::int64_t entry) {
-    gemm_avx512bf16(false, transpose_a, transpose_b, M, N, K, alpha, A + entry * stride_a, lda, B + entry * stride_b,
+    gemm_fast(path, false, transpose_a, transpose_b, M, N, K, alpha, A + entry * stride_a, lda, B + entry * stride_b,
                     ldb, beta, nullptr, C + entry * stride_c, ldc);
   };
   if (split == gemm_detail::GemmSplit::Serial) {

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "sf/core/kernels/gemm.hpp"
 
@@ -120,12 +121,16 @@ SF_BF16_TARGET inline void round_row_to_pairs(const Source* row, std::int64_t de
     _mm512_mask_storeu_epi32(out + pair, first_lanes(pair_count - pair), round_to_pairs(row + 2 * pair, depth - 2 * pair));
 }
 
-// Packs sliver `sliver` (32 columns) of op(B) [K, N] into packed + sliver·pairs·32.
+// Packs sliver `sliver` (32 columns) of op(B) [K, N] into packed + sliver·padded_pairs·32, its
+// pairs from (K + 1) / 2 up to padded_pairs zero (the AMX path's whole tiles; the other path
+// pads nothing).
 template <class Source>
 SF_BF16_TARGET inline void pack_b_sliver(Transpose transpose, const Source* B, std::int64_t ldb, std::int64_t K,
-                                         std::int64_t N, std::int64_t sliver, std::uint32_t* packed) {
+                                         std::int64_t N, std::int64_t sliver, std::int64_t padded_pairs,
+                                         std::uint32_t* packed) {
   const std::int64_t pairs = (K + 1) / 2;
-  std::uint32_t* out = packed + sliver * pairs * NR;
+  std::uint32_t* out = packed + sliver * padded_pairs * NR;
+  std::memset(out + pairs * NR, 0, static_cast<std::size_t>((padded_pairs - pairs) * NR) * sizeof(std::uint32_t));
   const std::int64_t column0 = sliver * NR, columns = std::min(NR, N - column0);
   if (transpose == Transpose::No) {  // B stored [K, N]: rows 2p and 2p + 1 interleave
     for (std::int64_t pair = 0; pair < pairs; ++pair) {

@@ -10,12 +10,19 @@
 //
 //   C[M, N] = alpha · bf16(op(A))[M, K] · bf16(op(B))[K, N] + beta · C       (float32 sums)
 //
-// Paths, chosen once at run time from cpuid (one binary runs everywhere):
+// Paths, chosen once at run time from cpuid (one binary runs everywhere), the first this CPU has:
+//   amx        - TDPBF16PS on AMX tiles (Intel Sapphire Rapids and later): one instruction
+//                multiplies 16 × 32 by 32 × 16; four accumulator tiles make a 32 × 32 block of C
+//                (kernels/amx_tiles.hpp; Linux must grant the tile data, asked once);
 //   avx512bf16 - VDPBF16PS: each 32-bit lane multiplies a pair of bfloat16 (k, k+1) from A and B
 //                and adds both products to a float32 accumulator; a 14 × 32 register tile;
 //   emulated   - the operands rounded to bfloat16 and kept as float32, then the float32 GEMM:
-//                the same rounding, portable, the reference the fast paths are tested against.
-// SF_ISA=avx512bf16|emulated (environment) forces a path; naming one this CPU lacks is an error.
+//                the same rounding, portable, the reference the fast paths are tested against;
+// and one never chosen by itself:
+//   amx-model  - the amx path's loops, packing and edges on amx::ModelTiles, a scalar model of the
+//                tile instructions: any CPU with AVX512-BF16 tests the amx path's logic (slow).
+// SF_ISA=amx|avx512bf16|amx-model|emulated (environment) forces a path; naming one this CPU
+// lacks is an error.
 // Each path gives the same bits for any thread count (every element of C is one fixed chain of
 // operations); the two paths differ in the order the pairs are summed, within float32 rounding.
 #pragma once
@@ -32,7 +39,7 @@ float bfloat16_to_float(std::uint16_t bits);
 // value rounded to the nearest bfloat16, as a float32.
 inline float round_to_bfloat16(float value) { return bfloat16_to_float(float_to_bfloat16(value)); }
 
-enum class Bfloat16Path { Emulated, Avx512Bf16 };
+enum class Bfloat16Path { Emulated, Avx512Bf16, Amx, AmxModel };
 bool bfloat16_path_available(Bfloat16Path path);
 // The path gemm_bfloat16 takes: SF_ISA when set (an error if unknown or unavailable), else the
 // fastest this CPU has.
