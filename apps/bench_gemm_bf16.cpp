@@ -10,8 +10,9 @@
 // itself, like ours). "ours bf16in" is ours given the same bf16 inputs as (a) (gemm_bfloat16 on
 // std::uint16_t bits: no rounding, half the bytes, a row-major A read in place), against (a) in
 // "ratio16": like for like; it must give the bits of ours on float32 inputs ("same bits").
-// pct_peak compares ours with the VDPBF16PS peak of this CPU, measured by a
-// loop of independent dot-product chains in the same run (64 FLOP per instruction per lane set).
+// pct_peak compares ours with the peak of its path on this CPU, measured in the same run: a loop of
+// independent VDPBF16PS chains (64 FLOP per instruction), or on the amx path (SF_ISA=amx, the
+// default where the CPU has AMX) of TDPBF16PS on 4 accumulator tiles (16,384 FLOP each).
 // The thread count applies to our kernels (oneTBB) and to oneDNN (OpenMP).
 #include <immintrin.h>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -22,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -29,6 +31,7 @@
 #include <vector>
 
 #include "bench_util.hpp"
+#include "sf/core/kernels/amx_tiles.hpp"
 #include "sf/core/kernels/gemm.hpp"
 #include "sf/core/kernels/gemm_bf16.hpp"
 #include "sf/core/parallel.hpp"
@@ -123,11 +126,48 @@ __attribute__((target("avx512f,avx512bf16"))) double dot_product_gflops_one_thre
   return 64.0 * 16.0 * static_cast<double>(steps_per_round) * static_cast<double>(rounds) / elapsed / 1e9;
 }
 
-double dot_product_peak(int threads) {
+// TDPBF16PS throughput of one thread: 4 independent accumulator tiles (the GEMM's 2 × 2), each
+// instruction 16 · 16 · 32 multiply-adds. Only where the amx path runs (the tile data granted).
+double tile_gflops_one_thread(double seconds) {
+  sf::kernels::amx::HardwareTiles tiles;
+  tiles.configure(sf::kernels::amx::TileConfig{});
+  alignas(64) static const std::uint32_t operand[16 * 16] = {};
+  tiles.load<4>(operand, 64);
+  tiles.load<5>(operand, 64);
+  tiles.load<6>(operand, 64);
+  tiles.load<7>(operand, 64);
+  tiles.zero<0>();
+  tiles.zero<1>();
+  tiles.zero<2>();
+  tiles.zero<3>();
+  constexpr std::int64_t steps_per_round = 1 << 12;
+  std::int64_t rounds = 0;
+  const double start = thread_cpu_seconds();
+  double elapsed = 0;
+  do {
+    for (std::int64_t step = 0; step < steps_per_round; ++step) {
+      tiles.dot_bfloat16<0, 4, 6>();
+      tiles.dot_bfloat16<1, 4, 7>();
+      tiles.dot_bfloat16<2, 5, 6>();
+      tiles.dot_bfloat16<3, 5, 7>();
+    }
+    ++rounds;
+    elapsed = thread_cpu_seconds() - start;
+  } while (elapsed < seconds);
+  tiles.release();
+  return 16384.0 * 4.0 * static_cast<double>(steps_per_round) * static_cast<double>(rounds) / elapsed / 1e9;
+}
+
+// The peak of `path` with `threads` threads, each running its loop at once.
+double dot_product_peak(sf::kernels::Bfloat16Path path, int threads) {
   std::vector<double> rates(static_cast<std::size_t>(threads));
   std::vector<std::thread> workers;
   for (int thread = 0; thread < threads; ++thread)
-    workers.emplace_back([&rates, thread] { rates[static_cast<std::size_t>(thread)] = dot_product_gflops_one_thread(0.3); });
+    workers.emplace_back([&rates, thread, path] {
+      rates[static_cast<std::size_t>(thread)] = path == sf::kernels::Bfloat16Path::Amx
+                                                    ? tile_gflops_one_thread(0.3)
+                                                    : dot_product_gflops_one_thread(0.3);
+    });
   for (std::thread& worker : workers) worker.join();
   double total = 0;
   for (double rate : rates) total += rate;
@@ -212,18 +252,26 @@ Result run_case(const Case& shape, const std::string& op, const Options& options
 
 int main(int argc, char** argv) {
   const Options options = parse_options(argc, argv);
-  const sf::kernels::Bfloat16Path path = sf::kernels::bfloat16_path();
-  if (path != sf::kernels::Bfloat16Path::Avx512Bf16) {
-    std::fprintf(stderr, "bench_gemm_bf16: this CPU has no AVX512-BF16 (path %s); nothing to compare\n",
-                 sf::kernels::bfloat16_path_name(path));
+  sf::kernels::Bfloat16Path path;
+  try {
+    path = sf::kernels::bfloat16_path();
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "bench_gemm_bf16: %s\n", error.what());
+    return 1;
+  }
+  if (path != sf::kernels::Bfloat16Path::Avx512Bf16 && path != sf::kernels::Bfloat16Path::Amx) {
+    std::fprintf(stderr, "bench_gemm_bf16: path %s is not timed (the amx or avx512bf16 path is)%s\n",
+                 sf::kernels::bfloat16_path_name(path),
+                 path == sf::kernels::Bfloat16Path::Emulated ? "; this CPU has no AVX512-BF16" : "");
     return 0;
   }
   sf::parallel::set_num_threads(options.threads);
   omp_set_num_threads(options.threads);
-  const double peak = dot_product_peak(options.threads);
+  const double peak = dot_product_peak(path, options.threads);
   std::FILE* info = options.csv ? stderr : stdout;
-  std::fprintf(info, "ours: bfloat16 path %s; VDPBF16PS peak %.1f GFLOP/s with %d thread(s)\n",
-               sf::kernels::bfloat16_path_name(path), peak, options.threads);
+  std::fprintf(info, "ours: bfloat16 path %s; %s peak %.1f GFLOP/s with %d thread(s)\n",
+               sf::kernels::bfloat16_path_name(path),
+               path == sf::kernels::Bfloat16Path::Amx ? "TDPBF16PS" : "VDPBF16PS", peak, options.threads);
   const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   dnnl::stream stream(engine);
   if (options.csv)
