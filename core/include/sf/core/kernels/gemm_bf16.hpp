@@ -24,7 +24,7 @@
 // SF_ISA=amx|avx512bf16|amx-model|emulated (environment) forces a path; naming one this CPU
 // lacks is an error.
 // Each path gives the same bits for any thread count (every element of C is one fixed chain of
-// operations); the two paths differ in the order the pairs are summed, within float32 rounding.
+// operations); the paths differ in the order the pairs are summed, within float32 rounding.
 #pragma once
 
 #include <cstdint>
