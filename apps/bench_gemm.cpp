@@ -28,7 +28,6 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <time.h>
 #include <unistd.h>
 #include <vector>
 
@@ -43,7 +42,6 @@ namespace {
 
 using sf::bench::median;
 using sf::bench::split;
-using sf::bench::thread_cpu_seconds;
 using sf::bench::time_calls;
 using sf::kernels::GemmVariant;
 using sf::kernels::Transpose;
@@ -127,23 +125,18 @@ double fma_gflops_one_thread(double seconds) {
   for (int chain = 0; chain < chains; ++chain) accumulators[chain] = Batch(1.0f + 1e-3f * chain);
   const Batch multiplier(0.999999f), addend(1e-7f);
   constexpr std::int64_t steps_per_round = 1 << 16;
-  std::int64_t rounds = 0;
-  const double start = thread_cpu_seconds();
-  double elapsed = 0;
-  do {
+  const double rounds_per_second = sf::bench::rounds_per_cpu_second(seconds, [&] {
     for (std::int64_t step = 0; step < steps_per_round; ++step) {
 #pragma GCC unroll 16
       for (int chain = 0; chain < chains; ++chain)
         accumulators[chain] = xsimd::fma(accumulators[chain], multiplier, addend);
     }
-    ++rounds;
-    elapsed = thread_cpu_seconds() - start;
-  } while (elapsed < seconds);
+  });
   Batch total(0.0f);
   for (int chain = 0; chain < chains; ++chain) total += accumulators[chain];
   volatile float sink = xsimd::hadd(total);
   (void)sink;
-  return 2.0 * chains * Batch::size * steps_per_round * rounds / elapsed / 1e9;
+  return 2.0 * chains * Batch::size * steps_per_round * rounds_per_second / 1e9;
 }
 
 // Peak of `threads` threads running the FMA loop at once (the sum of their rates, each per

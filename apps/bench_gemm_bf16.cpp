@@ -27,7 +27,6 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <time.h>
 #include <vector>
 
 #include "bench_util.hpp"
@@ -42,7 +41,6 @@ namespace {
 
 using sf::bench::median;
 using sf::bench::split;
-using sf::bench::thread_cpu_seconds;
 using sf::bench::time_calls;
 using sf::kernels::Transpose;
 
@@ -99,31 +97,25 @@ Options parse_options(int argc, char** argv) {
   return options;
 }
 
-// VDPBF16PS throughput of one thread in CPU time: 16 independent chains. A round is 2^16 steps
-// (about 0.1 ms): the CPU-time clock is a system call, not a vDSO read, and on a virtual machine
-// (Zen 5 guest, 2026-12-07) reading it every 4,096 steps cost 11% of the loop (peak read 392
-// instead of 440 GFLOP/s).
+// VDPBF16PS throughput of one thread in CPU time: 16 independent chains, rounds of 2^16 steps
+// (about 0.1 ms).
 __attribute__((target("avx512f,avx512bf16"))) double dot_product_gflops_one_thread(double seconds) {
   __m512 chains[16];
   for (int chain = 0; chain < 16; ++chain) chains[chain] = _mm512_set1_ps(static_cast<float>(chain));
   const __m512bh a = (__m512bh)_mm512_set1_epi32(0x3f803f80), b = (__m512bh)_mm512_set1_epi32(0x00010001);
   constexpr std::int64_t steps_per_round = 1 << 16;
-  std::int64_t rounds = 0;
-  const double start = thread_cpu_seconds();
-  double elapsed = 0;
-  do {
-    for (std::int64_t step = 0; step < steps_per_round; ++step) {
+  const double rounds_per_second =
+      sf::bench::rounds_per_cpu_second(seconds, [&]() __attribute__((target("avx512f,avx512bf16"))) {
+        for (std::int64_t step = 0; step < steps_per_round; ++step) {
 #pragma GCC unroll 16
-      for (int chain = 0; chain < 16; ++chain) chains[chain] = _mm512_dpbf16_ps(chains[chain], a, b);
-    }
-    ++rounds;
-    elapsed = thread_cpu_seconds() - start;
-  } while (elapsed < seconds);
+          for (int chain = 0; chain < 16; ++chain) chains[chain] = _mm512_dpbf16_ps(chains[chain], a, b);
+        }
+      });
   __m512 total = _mm512_setzero_ps();
   for (int chain = 0; chain < 16; ++chain) total = _mm512_add_ps(total, chains[chain]);
   volatile float sink = _mm512_reduce_add_ps(total);
   (void)sink;
-  return 64.0 * 16.0 * static_cast<double>(steps_per_round) * static_cast<double>(rounds) / elapsed / 1e9;
+  return 64.0 * 16.0 * static_cast<double>(steps_per_round) * rounds_per_second / 1e9;
 }
 
 // TDPBF16PS throughput of one thread: 4 independent accumulator tiles (the GEMM's 2 × 2), each
@@ -141,21 +133,16 @@ double tile_gflops_one_thread(double seconds) {
   tiles.zero<2>();
   tiles.zero<3>();
   constexpr std::int64_t steps_per_round = 1 << 12;
-  std::int64_t rounds = 0;
-  const double start = thread_cpu_seconds();
-  double elapsed = 0;
-  do {
+  const double rounds_per_second = sf::bench::rounds_per_cpu_second(seconds, [&] {
     for (std::int64_t step = 0; step < steps_per_round; ++step) {
       tiles.dot_bfloat16<0, 4, 6>();
       tiles.dot_bfloat16<1, 4, 7>();
       tiles.dot_bfloat16<2, 5, 6>();
       tiles.dot_bfloat16<3, 5, 7>();
     }
-    ++rounds;
-    elapsed = thread_cpu_seconds() - start;
-  } while (elapsed < seconds);
+  });
   tiles.release();
-  return 16384.0 * 4.0 * static_cast<double>(steps_per_round) * static_cast<double>(rounds) / elapsed / 1e9;
+  return 16384.0 * 4.0 * static_cast<double>(steps_per_round) * rounds_per_second / 1e9;
 }
 
 // The peak of `path` with `threads` threads, each running its loop at once.
